@@ -154,12 +154,17 @@ class SQLStore(Store):
 
     async def get_subtree_hashes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         found: dict[tuple[int, int], bytes] = {}
-        for level, index in keys:
-            row = await self._fetchone(
-                "SELECT hash FROM subtree_hashes WHERE level = ? AND idx = ?", (level, index)
-            )
-            if row is not None:
-                found[(level, index)] = _bytes(row[0])
+        wanted = list(dict.fromkeys(keys))
+        # One query per chunk (a proof needs ~2·log2 N hashes); the chunk bound keeps the
+        # statement under SQLite's parameter limit.
+        for pos in range(0, len(wanted), 200):
+            chunk = wanted[pos : pos + 200]
+            clause = " OR ".join(["(level = ? AND idx = ?)"] * len(chunk))
+            args = [v for key in chunk for v in key]
+            for level, index, digest in await self._fetch(
+                f"SELECT level, idx, hash FROM subtree_hashes WHERE {clause}", args
+            ):
+                found[(int(level), int(index))] = _bytes(digest)
         return found
 
     async def put_checkpoint(self, size: int, root: bytes, note: bytes, created_at: float) -> bool:
