@@ -20,6 +20,8 @@ message that tells the user what to do::
     │   └── ForbiddenError         forbidden              403
     ├── NotFoundError              not_found              404
     ├── ConflictError              conflict               409
+    │   └── OversightError         oversight_refused      (a hold rule refused an action)
+    ├── AuthorizationError         authorization_invalid  403 (a tool-call authorisation)
     ├── ClassifierError            classifier_unavailable 503 / exit 5
     ├── StoreError                 store_unavailable      503 / exit 5
     │   └── LedgerUnavailableError ledger_unavailable     503 (Retry-After)
@@ -173,6 +175,22 @@ class NotFoundError(RedlineError):
 class ConflictError(RedlineError):
     code = "conflict"
     status = 409
+
+
+class OversightError(ConflictError):
+    """An oversight rule refused an action on a hold; ``code`` names the rule
+    (``deliberation_too_short``, ``hold_not_pending``, ``already_voted``, ``stop_active`` …)."""
+
+    code = "oversight_refused"
+
+
+class AuthorizationError(RedlineError):
+    """A tool-call authorisation failed verification; ``code`` says why
+    (``authorization_mismatch``, ``authorization_replayed``, ``authorization_expired``,
+    ``authorization_wrong_key``, ``authorization_signature_invalid``, ``authorization_malformed``)."""
+
+    code = "authorization_invalid"
+    status = 403
 
 
 class ClassifierError(RedlineError):
