@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from redline.errors import LedgerVerifyError
-
-from .merkle import HASH_SIZE, verify_consistency
-from .note import (
+from redline.ledger.merkle import HASH_SIZE, verify_consistency
+from redline.ledger.note import (
     SIG_COSIGNATURE_V1,
     NoteError,
     OpenedNote,

@@ -31,10 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from redline.errors import ConfigError, SignatureError
-
-from .checkpoint import Checkpoint, ForkError, ForkEvidence, open_checkpoint
-from .merkle import verify_consistency
-from .note import SIG_COSIGNATURE_V1, NoteError, Signer, Verifier, add_signatures, parse_note
+from redline.ledger.checkpoint import Checkpoint, ForkError, ForkEvidence, open_checkpoint
+from redline.ledger.merkle import verify_consistency
+from redline.ledger.note import SIG_COSIGNATURE_V1, NoteError, Signer, Verifier, add_signatures, parse_note
 
 
 @dataclass(frozen=True)
