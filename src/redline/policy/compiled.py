@@ -1,0 +1,275 @@
+"""A compiled policy: evaluated many times, as a pure function.
+
+``CompiledPolicy.evaluate(facts, scores, counters)`` reads nothing but its
+arguments: no clock, no I/O, no randomness. Precedence is explicit: every rule
+whose conditions hold *matches*; the verdict is the most severe among the
+matches (deny > review > allow), or the policy's ``default_verdict`` when none
+matches. A provider denial is a deny too. Reasons, approvals and the reported
+category come from the matches of the winning verdict.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from ..classify.base import Scores
+from ..decision import Approvals, Decision, PolicyRef, Route, Verdict
+from ..facts import Attributes, Facts, Stage, ToolCall
+
+UNDECLARED_EFFECT = "undeclared"
+CLASSIFIER_UNAVAILABLE = "classifier_unavailable"
+
+AttributePredicate = Callable[[str | None], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """One rule, with its conditions turned into cheap checks."""
+
+    id: str
+    verdict: Verdict
+    waivable: bool
+    reason: str
+    origin: str
+    description: str = ""
+    approvals: Approvals | None = None
+    as_category: str | None = None
+    stages: frozenset[Stage] | None = None
+    categories: frozenset[str] | None = None
+    attributes: tuple[tuple[str, AttributePredicate, str], ...] = ()
+    effects: frozenset[str] | None = None
+    counter: tuple[str, int] | None = None
+    uncertain: bool | None = None
+    score: tuple[tuple[str, ...], float] | None = None
+    signals: frozenset[str] | None = None
+    conditions: tuple[str, ...] = ()
+
+    def matches(
+        self,
+        stage: Stage,
+        category: str,
+        attributes: Attributes,
+        effects: frozenset[str],
+        counters: Mapping[str, int],
+        scores: Scores,
+    ) -> bool:
+        if self.stages is not None and stage not in self.stages:
+            return False
+        if self.categories is not None and category not in self.categories:
+            return False
+        for name, predicate, _ in self.attributes:
+            if not predicate(attributes.get(name)):
+                return False
+        if self.effects is not None and self.effects.isdisjoint(effects):
+            return False
+        if self.counter is not None and counters.get(self.counter[0], 0) <= self.counter[1]:
+            return False
+        if self.uncertain is not None and scores.uncertain != self.uncertain:
+            return False
+        if self.score is not None:
+            names, floor = self.score
+            if not any(scores.get(n) >= floor for n in names):
+                return False
+        return not (self.signals is not None and self.signals.isdisjoint(scores.signals))
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSignal:
+    id: str
+    category: str
+    score: float
+    regex: re.Pattern[str]
+    stages: frozenset[Stage] | None
+
+
+@dataclass(frozen=True, slots=True)
+class CounterQuery:
+    """A counter the pipeline must look up before evaluation."""
+
+    name: str
+    principal_key: str
+    subject: str
+    window_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCounter:
+    name: str
+    attribute: str
+    window_s: float
+    per: str
+    categories: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRoute:
+    id: str
+    pattern: str
+    to_model: str | None
+    to_vendor: str | None
+
+
+@dataclass(frozen=True)
+class CompiledPolicy:
+    """The result of compiling a base policy and its overlays. Immutable."""
+
+    ref: PolicyRef
+    categories: tuple[tuple[str, float], ...]
+    red_lines: frozenset[str]
+    default_category: str
+    default_verdict: Verdict
+    rules: tuple[CompiledRule, ...]
+    signals: tuple[CompiledSignal, ...]
+    counters: tuple[CompiledCounter, ...]
+    tools_exact: Mapping[str, str]
+    tools_glob: tuple[tuple[str, str], ...]
+    effects: frozenset[str]
+    vendor_denials: Mapping[str, str]
+    routes: tuple[CompiledRoute, ...]
+    layers: tuple[str, ...] = field(default=())
+
+    # -- steps before evaluation (pure too, but separate so scores can be precomputed) --
+
+    def match_signals(
+        self, normalized_text: str, stage: Stage = Stage.INPUT
+    ) -> tuple[dict[str, float], tuple[str, ...]]:
+        """Score floors and ids of the keyword signals that match ``normalized_text``."""
+        floors: dict[str, float] = {}
+        fired: list[str] = []
+        for signal in self.signals:
+            if signal.stages is not None and stage not in signal.stages:
+                continue
+            if signal.regex.search(normalized_text):
+                fired.append(signal.id)
+                if floors.get(signal.category, 0.0) < signal.score:
+                    floors[signal.category] = signal.score
+        return floors, tuple(fired)
+
+    def categorise(self, scores: Scores) -> str:
+        """The first category, most severe first, whose score reaches its threshold."""
+        for name, threshold in self.categories:
+            if scores.get(name) >= threshold and scores.get(name) > 0.0:
+                return name
+        return self.default_category
+
+    def tool_effect(self, name: str) -> str:
+        """The declared effect of a tool, by exact name first, then by glob in file order."""
+        effect = self.tools_exact.get(name)
+        if effect is not None:
+            return effect
+        lowered = name.lower()
+        for pattern, glob_effect in self.tools_glob:
+            if fnmatch.fnmatchcase(lowered, pattern):
+                return glob_effect
+        return UNDECLARED_EFFECT
+
+    def effects_of(self, calls: Iterable[ToolCall]) -> frozenset[str]:
+        return frozenset(self.tool_effect(c.name) for c in calls)
+
+    def counter_queries(self, facts: Facts, category: str) -> list[CounterQuery]:
+        """The counters that apply to these facts in this category."""
+        queries = []
+        for counter in self.counters:
+            if counter.categories and category not in counter.categories:
+                continue
+            subject = facts.attributes.get(counter.attribute)
+            if not subject:
+                continue
+            p = facts.principal
+            key = {"tenant": p.tenant, "app": f"{p.tenant}/{p.app}"}.get(counter.per, p.key())
+            queries.append(CounterQuery(counter.name, key, subject, counter.window_s))
+        return queries
+
+    def route(self, model: str | None) -> Route | None:
+        """Where a provider directive sends a request for ``model``, if anywhere."""
+        if not model:
+            return None
+        for r in self.routes:
+            if fnmatch.fnmatchcase(model, r.pattern):
+                return Route(model=r.to_model or model, vendor=r.to_vendor, rule=r.id)
+        return None
+
+    # -- the pure function --
+
+    def evaluate(self, facts: Facts, scores: Scores, counters: Mapping[str, int] | None = None) -> Decision:
+        """Decide. Pure: the same arguments always give the same decision."""
+        counters = counters or {}
+        category = self.categorise(scores)
+        effects = self.effects_of(facts.tool_calls) if facts.tool_calls else frozenset()
+        matched = [
+            r
+            for r in self.rules
+            if r.matches(facts.stage, category, facts.attributes, effects, counters, scores)
+        ]
+        route = self.route(facts.target.model)
+        vendor = (route.vendor if route and route.vendor else None) or facts.target.vendor
+        denial = self.vendor_denials.get(vendor.lower()) if vendor else None
+
+        verdict = max((r.verdict for r in matched), key=lambda v: v.severity, default=self.default_verdict)
+        code: str | None = None
+        rule_ids = tuple(r.id for r in matched)
+        reasons: list[str] = []
+        if denial is not None:
+            verdict = Verdict.DENY
+            code = "provider_denied"
+            rule_ids = (f"provider.deny.{vendor}", *rule_ids)
+            reasons.append(f"vendor {vendor!r} is denied by policy: {denial}")
+        winners = [r for r in matched if r.verdict is verdict]
+        reasons.extend(r.reason for r in winners if r.reason)
+        for relabel in winners:
+            if relabel.as_category:
+                category = relabel.as_category
+                break
+        waivable = not any(not r.waivable for r in winners if r.verdict is Verdict.DENY)
+        approvals = (
+            _combine_approvals([r.approvals for r in winners if r.approvals])
+            if verdict is Verdict.REVIEW
+            else None
+        )
+        if code is None and verdict is not Verdict.ALLOW:
+            code = "policy_denied" if verdict is Verdict.DENY else "review_required"
+        if not reasons:
+            reasons.append(
+                f"no rule matched; the policy's default verdict is {verdict.value}"
+                if not matched
+                else f"{verdict.value} by rule {winners[0].id}"
+            )
+        return Decision.model_construct(
+            id="",
+            verdict=verdict,
+            code=code,
+            stage=facts.stage,
+            category=category,
+            scores={k: round(float(v), 4) for k, v in scores.categories.items()},
+            uncertain=scores.uncertain,
+            language=scores.language,
+            rules=rule_ids,
+            reasons=tuple(reasons),
+            waivable=waivable,
+            approvals=approvals,
+            route=route,
+            policy=self.ref,
+            classifier_version=scores.classifier_version,
+            timings={},
+        )
+
+    def explain(self) -> list[CompiledRule]:
+        """Rules in precedence order: deny first, then review, then allow; file order within."""
+        return sorted(self.rules, key=lambda r: -r.verdict.severity)
+
+
+def _combine_approvals(specs: list[Approvals]) -> Approvals:
+    if not specs:
+        return Approvals()
+    roles: list[str] = []
+    for spec in specs:
+        roles.extend(r for r in spec.roles if r not in roles)
+    return Approvals(
+        count=max(s.count for s in specs),
+        roles=tuple(roles),
+        min_deliberation_s=max(s.min_deliberation_s for s in specs),
+        expires_s=min(s.expires_s for s in specs),
+    )

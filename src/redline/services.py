@@ -1,0 +1,116 @@
+"""Services: the long-lived objects of a running redline, built from settings.
+
+``build_services(settings)`` opens the store, the ledger, loads (and, where the
+deployment requires it, verifies the signatures of) the policy, loads the
+classifier, and wires them into one ``Enforcer``. Nothing here runs at import.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from .classify.base import Classifier, NullClassifier
+from .enforce import Enforcer
+from .errors import ConfigError
+from .policy import CompiledPolicy, compile_documents, default_policy_path, read_file
+from .policy.signing import load_public_key, require_signers, signature_path
+from .settings import Settings
+
+log = logging.getLogger("redline")
+
+
+def load_deployment_policy(settings: Settings) -> CompiledPolicy:
+    """The policy this deployment runs, refusing it when a required signature is missing or bad."""
+    path = settings.policy_path or default_policy_path()
+    base = read_file(path)
+    overlays = [read_file(o) for o in settings.overlays]
+    if settings.require_signers:
+        trusted = {name: load_public_key(p) for name, p in settings.trusted_keys.items()}
+        require_signers(base, signature_path(path), settings.require_signers, trusted)
+        for overlay, overlay_path in zip(overlays, settings.overlays, strict=True):
+            require_signers(overlay, signature_path(overlay_path), settings.require_signers, trusted)
+    return compile_documents(base, overlays)
+
+
+def load_classifier(choice: str) -> Classifier:
+    """The classifier named by the ``classifier`` setting.
+
+    ``keywords``: the policy's keyword signals only. ``auto``: the trained model
+    shipped with redline. Anything else: a directory holding a trained artifact.
+    """
+    if choice == "keywords":
+        return NullClassifier()
+    try:
+        from .classify import model as trained
+    except ImportError as exc:  # the trained model is an optional part of a build
+        if choice == "auto":
+            log.warning("no trained classifier in this build (%s); using keyword signals only", exc)
+            return NullClassifier()
+        raise ConfigError(f"classifier {choice!r} requested but redline.classify.model is missing") from None
+    loaded: Classifier = trained.load_classifier(None if choice == "auto" else choice)
+    return loaded
+
+
+@dataclass
+class Services:
+    """What the HTTP faces share. ``store``, ``ledger`` and ``oversight`` may be None in a bare setup."""
+
+    settings: Settings
+    policy: CompiledPolicy
+    enforcer: Enforcer
+    store: Any = None
+    ledger: Any = None
+    oversight: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    _closers: list[Any] = field(default_factory=list)
+
+    @property
+    def holds(self) -> Any:
+        """The hook the gateway calls for ``review`` decisions."""
+        return self.oversight
+
+    async def aclose(self) -> None:
+        for closer in reversed(self._closers):
+            await closer()
+        self._closers.clear()
+
+
+async def build_services(settings: Settings, *, classifier: Classifier | None = None) -> Services:
+    """Open everything a server needs. Call ``aclose`` when done."""
+    policy = load_deployment_policy(settings)
+    clf = classifier or load_classifier(settings.classifier)
+    enforcer = Enforcer(policy, clf)
+    services = Services(settings=settings, policy=policy, enforcer=enforcer)
+    try:
+        await _attach_store(services)
+    except BaseException:
+        await services.aclose()
+        raise
+    return services
+
+
+async def _attach_store(services: Services) -> None:
+    from .counters import StoreCounters
+    from .store import open_store
+
+    settings = services.settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = await open_store(settings.resolved_database_url())
+    services.store = store
+    services._closers.append(store.close)
+    services.enforcer.counters = StoreCounters(store)
+    if settings.record:
+        from .ledger.log import open_ledger
+
+        ledger = await open_ledger(store, settings)
+        services.ledger = ledger
+        services._closers.append(ledger.close)
+        services.enforcer.recorder = ledger
+        await ledger.record_event("policy_load", {"policy": services.policy.ref.model_dump()})
+    try:
+        from .oversight.service import Oversight
+    except ImportError:
+        return
+    services.oversight = Oversight.from_services(services)
