@@ -930,8 +930,8 @@ SLOT_MAKERS: dict[str, Callable[[random.Random], Slots]] = {
 }
 # Which boundary each pair crosses, and how many pairs of each.
 PAIR_PLAN: list[tuple[tuple[str, ...], int]] = [
-    ((M, I), 80),
-    ((M, F), 50),
+    ((M, I), 70),
+    ((M, F), 45),
     ((I, G), 55),
     ((M, G), 40),
     ((I, F), 40),
@@ -997,7 +997,7 @@ def generate() -> list[dict[str, object]]:
                 add(row(text, s, pid, tags))
 
     # 2. Doing vs. talking about it.
-    for _ in range(70):
+    for _ in range(60):
         pid = next_pair()
         for s, text, tags in speech_pair(rng, rng.choice(VERBS)):
             add(row(text, s, pid, ["contrastive", *tags]))
@@ -1013,7 +1013,7 @@ def generate() -> list[dict[str, object]]:
             add(row(follow, s, pid, ["contrastive", "multiturn"], ctx))
 
     # 4. Singles, so the categories are not only ever seen beside a partner.
-    for cat, n in [(M, 40), (I, 85), (F, 55)]:
+    for cat, n in [(M, 20), (I, 70), (F, 45)]:
         for _ in range(n):
             s = SLOT_MAKERS[cat](rng)
             text, ftags = rng.choice(FRAMES)(
