@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -40,6 +41,7 @@ from redline.classify.base import CATEGORIES, RED_LINES, REVIEW_CATEGORIES
 
 HERE = Path(__file__).resolve().parent
 LANGS: tuple[str, ...] = ("en", "es", "fr", "de", "ru", "zh", "ar", "pt")
+TAG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")  # one word; "lookalike code" would be two tags run together
 ROLES: frozenset[str] = frozenset({"user", "assistant"})
 KNOWN_FIELDS: frozenset[str] = frozenset(
     {"text", "category", "pair", "tags", "lang", "source", "attributes", "context"}
@@ -116,8 +118,11 @@ def validate(obj: Any, where: str) -> dict[str, Any]:
     if source != "hand" and not (source.startswith("gen:") and len(source) > 4):
         raise BadRow(where, f"source must be 'hand' or 'gen:<name>', got {source!r}")
     tags = obj.get("tags", [])
-    if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
-        raise BadRow(where, "tags must be a list of non-empty strings")
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise BadRow(where, "tags must be a list of strings")
+    for tag in tags:
+        if not TAG.match(tag):
+            raise BadRow(where, f"tag {tag!r} is not one lower-case word (a-z, 0-9, _ or -)")
     attributes = obj.get("attributes")
     if attributes is not None and (
         not isinstance(attributes, dict)
@@ -178,10 +183,16 @@ def dedupe(rows: Iterable[Row]) -> tuple[list[Row], int]:
     return kept, dropped
 
 
-def assign_and_sort(rows: Iterable[Row]) -> list[dict[str, Any]]:
-    out = [dict(row.data, split=split_of(row.data["pair"])) for row in rows]
-    out.sort(key=lambda d: (d["pair"], fold(d["text"]), fold_context(d.get("context")), d["text"]))
-    return out
+def assign_and_sort(rows: Iterable[Row]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows with their split, in output order, and the source file name of each."""
+    out = [
+        (dict(row.data, split=split_of(row.data["pair"])), Path(row.where.rsplit(":", 1)[0]).name)
+        for row in rows
+    ]
+    out.sort(
+        key=lambda d: (d[0]["pair"], fold(d[0]["text"]), fold_context(d[0].get("context")), d[0]["text"])
+    )
+    return [d for d, _ in out], [f for _, f in out]
 
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
@@ -198,17 +209,21 @@ def _table(title: str, counts: dict[str, Counter[str]], order: Sequence[str]) ->
     return lines
 
 
-def summarise(rows: Sequence[dict[str, Any]], dropped: int) -> tuple[list[str], list[str]]:
+def summarise(
+    rows: Sequence[dict[str, Any]], dropped: int, files: Sequence[str] = ()
+) -> tuple[list[str], list[str]]:
     """The printed summary, and the list of unmet minimums (empty when all pass)."""
     by_cat: dict[str, Counter[str]] = defaultdict(Counter)
     by_lang: dict[str, Counter[str]] = defaultdict(Counter)
     by_tag: dict[str, Counter[str]] = defaultdict(Counter)
     by_source: dict[str, Counter[str]] = defaultdict(Counter)
+    by_file: dict[str, Counter[str]] = defaultdict(Counter)
     non_en_by_cat: Counter[str] = Counter()
     pairs: dict[str, set[str]] = defaultdict(set)
     multiturn = 0
-    for row in rows:
+    for row, file in zip(rows, files or [""] * len(rows), strict=True):
         split = row["split"]
+        by_file[file][split] += 1
         by_cat[row["category"]][split] += 1
         by_lang[row["lang"]][split] += 1
         by_source["hand" if row["source"] == "hand" else "generated"][split] += 1
@@ -233,6 +248,8 @@ def summarise(rows: Sequence[dict[str, Any]], dropped: int) -> tuple[list[str], 
     lines += _table("per category", by_cat, CATEGORIES)
     lines += _table("per language", by_lang, LANGS)
     lines += _table("per source", by_source, ("hand", "generated"))
+    if files:
+        lines += _table("per source file (after de-duplication)", by_file, sorted(by_file))
     lines += _table("per tag", by_tag, sorted(by_tag))
     lines.append("\nnon-English rows per category")
     lines += [f"  {c:32s} {non_en_by_cat[c]:7d}" for c in CATEGORIES]
@@ -272,12 +289,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadRow as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    rows = assign_and_sort(kept)
+    rows, files = assign_and_sort(kept)
     args.out.mkdir(parents=True, exist_ok=True)
     write_jsonl(args.out / "train.jsonl", (r for r in rows if r["split"] == "train"))
     write_jsonl(args.out / "dev.jsonl", (r for r in rows if r["split"] == "dev"))
 
-    lines, unmet = summarise(rows, dropped)
+    lines, unmet = summarise(rows, dropped, files)
     print("\n".join(lines))
     if unmet:
         print("\nminimums NOT met:\n  " + "\n  ".join(unmet))

@@ -563,8 +563,12 @@ def gen_lookalikes(rng: random.Random) -> list[dict[str, Any]]:
     rows = []
     for i, clause in enumerate(LOOKALIKE_CLAUSES):
         # A clause used twice stays in one pair, so its paraphrases never straddle the split.
+        used: set[str] = set()
         for _ in range(2 if i % 3 == 0 else 1):
             text, tags = wrap(rng, clause)
+            while text in used:  # the second use of a clause takes another wrapper
+                text, tags = wrap(rng, clause)
+            used.add(text)
             text, tags = noisy(rng, text, tags)
             rows.append(_row(text, "general", f"genc-{i:03d}", ["lookalike", *tags]))
     return rows

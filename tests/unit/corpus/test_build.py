@@ -112,6 +112,10 @@ def test_bad_language_context_and_json_are_reported(tmp_path: Path) -> None:
         (_row("x", "general", "x-2", context=[{"role": "system", "content": "hi"}]), "context[0].role"),
         (_row("  ", "general", "x-3"), "text is empty"),
         (_row("x", "general", "x-4", split="dev"), "unknown field(s) split"),
+        (
+            _row("x", "general", "x-5", tags=["lookalike code"]),
+            "tag 'lookalike code' is not one lower-case word",
+        ),
     ]
     for i, (row, reason) in enumerate(cases):
         sources = tmp_path / f"s{i}"
