@@ -20,9 +20,11 @@ What callers may rely on:
   upstream turns that into HTTP 503 + Retry-After, like tessera's ``ErrPushback``.
 * **Cancellation.** A caller cancelled while its record is still queued has it
   dropped; once its batch is in flight the record is committed anyway.
-* **Linger.** ``max_wait_ms`` is how long the committer waits for a batch to fill
-  before committing it. It only lingers when the previous batch carried more than one
-  record (evidence of concurrency), so a lone caller never pays the wait.
+* **Linger.** ``max_wait_ms`` bounds how long the committer waits for a batch to fill
+  before committing it. It lingers only when the previous batch carried more than one
+  record (evidence of concurrency), and only until as many records are queued as the
+  previous batch held — so a lone caller never pays the wait, and C steady callers
+  wait just until all C have re-queued.
 
 Create and use it inside one event loop; the background task starts on first use
 and ``await appender.close()`` flushes what is queued and stops it.
@@ -150,17 +152,20 @@ class GroupAppender:
                 wake.clear()
                 await wake.wait()
                 continue
-            if self._last_batch > 1 and self.max_wait > 0 and len(self._queue) < self.max_batch:
-                await self._linger(wake)
+            # Linger only where concurrency was seen, and only until as many records as
+            # the last batch carried are queued: with C callers, that is all of them.
+            target = min(self.max_batch, self._last_batch)
+            if target > 1 and self.max_wait > 0 and len(self._queue) < target:
+                await self._linger(wake, target)
             batch = self._take()
             if batch:
                 await self._commit(batch)
 
-    async def _linger(self, wake: asyncio.Event) -> None:
-        """Wait up to ``max_wait`` for the queue to reach ``max_batch``."""
+    async def _linger(self, wake: asyncio.Event, target: int) -> None:
+        """Wait up to ``max_wait`` for the queue to reach ``target`` records."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_wait
-        while len(self._queue) < self.max_batch and not self._closing:
+        while len(self._queue) < target and not self._closing:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return
