@@ -482,3 +482,52 @@ async def test_appender_on_dead_store_fails_every_caller(store_url: str) -> None
     assert isinstance(first, LedgerUnavailableError)
     assert first.code == "ledger_unavailable" and first.retry_after is not None and first.status == 503
     await appender.close()
+
+
+# --------------------------------------------------------------------------- migrations, API
+
+
+async def test_concurrent_opens_migrate_once(store_url: str) -> None:
+    stores = await asyncio.gather(*(open_store(store_url) for _ in range(4)))
+    try:
+        assert {await s.schema_version() for s in stores} == {latest_version()}
+        assert await stores[0].log_size() == 0
+        await stores[1].append_leaves([leaf(0)])
+        assert await stores[2].log_size() == 1
+    finally:
+        for s in stores:
+            await s.close()
+
+
+def test_public_api_is_pinned() -> None:
+    import redline.store as package
+
+    assert set(package.__all__) == {
+        "HOLD_KINDS",
+        "HOLD_STATES",
+        "ApiKey",
+        "Approval",
+        "Checkpoint",
+        "Cosignature",
+        "Hold",
+        "HoldKind",
+        "HoldState",
+        "LeafRecord",
+        "ProviderUsage",
+        "Session",
+        "StopState",
+        "Store",
+        "StoredLeaf",
+        "User",
+        "default_data_dir",
+        "default_database_url",
+        "open_store",
+    }
+    assert all(hasattr(package, name) for name in package.__all__)
+
+
+async def test_unknown_url_scheme_is_a_config_error() -> None:
+    from redline.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        await open_store("mysql://x/y")

@@ -97,3 +97,22 @@ async def test_sigkill_loses_no_acknowledged_append(store_url: str) -> None:
             previous_size = await check_log(store, all_acks)
         finally:
             await store.close()
+
+
+@pytest.mark.slow
+async def test_two_writer_processes_share_one_dense_log(store_url: str) -> None:
+    """Two processes (two replicas, for PostgreSQL) append to one database at once,
+    then both are killed: indices stay dense and unique and every ack is stored."""
+    # Migrate first so the writers do not race to create the schema (that race is
+    # covered separately by test_concurrent_opens_migrate_once).
+    await (await open_store(store_url)).close()
+    results = await asyncio.gather(
+        run_writer_and_kill(store_url, ACKS_BEFORE_KILL // 2),
+        run_writer_and_kill(store_url, ACKS_BEFORE_KILL // 2),
+    )
+    acks = [a for r in results for a in r]
+    store = await open_store(store_url)
+    try:
+        await check_log(store, acks)
+    finally:
+        await store.close()
