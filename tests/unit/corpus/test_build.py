@@ -139,3 +139,16 @@ def test_duplicate_with_another_category_is_a_conflict(tmp_path: Path) -> None:
     done = _run(sources, tmp_path / "out", "--allow-short")
     assert done.returncode == 2
     assert "b.jsonl:1: same text as" in done.stderr and "a.jsonl:1" in done.stderr
+
+
+def test_the_committed_corpus_is_what_the_sources_build(tmp_path: Path) -> None:
+    """The sources meet issue 3's minimums, and train/dev.jsonl are their build, byte for byte."""
+    corpus = BUILD.parent
+    done = _run(corpus / "sources", tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for name in ("train.jsonl", "dev.jsonl"):
+        committed = corpus / name
+        assert committed.exists(), f"{name} missing: run .venv/bin/python data/corpus/build.py"
+        assert committed.read_bytes() == (tmp_path / name).read_bytes(), (
+            f"{name} is stale: run .venv/bin/python data/corpus/build.py"
+        )
