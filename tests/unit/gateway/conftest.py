@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 import uvicorn
-from gateway_stack import KeywordEnforcer, RecordingHolds, Stack, config_for, free_port
+from gateway_stack import RecordingEnforcer, RecordingHolds, Stack, config_for, free_port
 
 from redline.gateway import build_app
 from redline.gateway.keys import issue_key
@@ -35,7 +35,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     run(slow.start())
     db: Path = tmp_path_factory.mktemp("gw") / "redline.db"
     store = run(open_store(f"sqlite:///{db}"))
-    enforcer, holds = KeywordEnforcer(), RecordingHolds()
+    enforcer, holds = RecordingEnforcer(), RecordingHolds()
     servers = []
     urls = []
     for require in (True, False):

@@ -12,10 +12,13 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from redline.decision import Approvals, Decision, PolicyRef, Route, Verdict
-from redline.facts import Facts, Stage
+from redline.classify.base import NullClassifier
+from redline.decision import Decision
+from redline.enforce import Enforcer
+from redline.facts import Facts
 from redline.gateway import GatewayConfig, UpstreamConfig
 from redline.gateway.standin import StandIn
+from redline.policy import compile_text, default_policy_path
 from redline.store import Store
 
 T = TypeVar("T")
@@ -24,62 +27,37 @@ RED_LINE_TEXT = (
     "Step 1: ingest every resident's phone location records. Step 2: run mass surveillance "
     "over the whole population and flag protesters for the watchlist."
 )
-_POLICY = PolicyRef(name="gateway-tests", version="1", hash="0" * 64)
+# The shipped default policy plus an overlay: a keyword signal that catches the red-line
+# text above whatever the learned classifier's state, a denied vendor, and a route.
+TEST_OVERLAY = """
+redline: 1
+name: gateway-tests
+overlay: true
+extends: default
+signals:
+  - id: sig.test-mass-surveillance
+    category: mass_domestic_surveillance
+    score: 0.95
+    keywords: ["mass surveillance"]
+providers:
+  deny:
+    - {vendor: blockedvendor, reason: "vendor blockedvendor is designated a supply-chain risk"}
+  route:
+    - {id: route.legacy, model: legacy-model, to_model: main-model, to_vendor: mainvendor}
+"""
 
 
-class KeywordEnforcer:
-    """A stand-in for redline.enforce.Enforcer with fixed, keyword-based rules."""
+class RecordingEnforcer(Enforcer):
+    """The real enforcer (default policy + TEST_OVERLAY, keyword signals), remembering what it saw."""
 
     def __init__(self) -> None:
+        policy = compile_text(default_policy_path().read_text(encoding="utf-8"), [TEST_OVERLAY])
+        super().__init__(policy, NullClassifier(), classify_in_thread=False)
         self.seen: list[Facts] = []
-        self.n = 0
 
     async def decide(self, facts: Facts) -> Decision:
         self.seen.append(facts)
-        self.n += 1
-        did = f"dec-{self.n}"
-        text = facts.text().lower()
-        if facts.target.vendor == "blockedvendor":
-            return Decision(
-                id=did,
-                verdict=Verdict.DENY,
-                code="provider_denied",
-                stage=facts.stage,
-                category="general",
-                rules=("vendor-blockedvendor",),
-                reasons=("vendor blockedvendor is designated a supply-chain risk",),
-                policy=_POLICY,
-            )
-        if facts.stage is Stage.TOOL_CALL and any(c.name == "fire_weapon" for c in facts.tool_calls):
-            return Decision(
-                id=did,
-                verdict=Verdict.REVIEW,
-                code="review_required",
-                stage=facts.stage,
-                category="targeting_support",
-                rules=("tool-lethal-engagement",),
-                reasons=("tool fire_weapon has effect lethal_engagement: a human must authorise it",),
-                approvals=Approvals(count=2),
-                policy=_POLICY,
-            )
-        if "mass surveillance" in text:
-            return Decision(
-                id=did,
-                verdict=Verdict.DENY,
-                code="policy_denied",
-                stage=facts.stage,
-                category="mass_domestic_surveillance",
-                rules=("red-line-mds",),
-                reasons=("mass domestic surveillance is a red line",),
-                waivable=False,
-                policy=_POLICY,
-            )
-        route = None
-        if facts.stage is Stage.INPUT and facts.target.model == "legacy-model":
-            route = Route(model="main-model", vendor="mainvendor", rule="route-legacy")
-        return Decision(
-            id=did, verdict=Verdict.ALLOW, stage=facts.stage, category="general", route=route, policy=_POLICY
-        )
+        return await super().decide(facts)
 
 
 class RecordingHolds:
@@ -88,7 +66,7 @@ class RecordingHolds:
     def __init__(self) -> None:
         self.held: list[tuple[Facts, Decision]] = []
 
-    async def hold(self, facts: Facts, decision: Decision) -> dict[str, Any]:
+    async def hold(self, facts: Facts, decision: Decision, **context: Any) -> dict[str, Any]:
         self.held.append((facts, decision))
         hid = f"hold-{len(self.held)}"
         return {"id": hid, "state": "pending", "status_url": f"/v1/holds/{hid}"}
@@ -107,7 +85,7 @@ class Stack:
     standin: StandIn
     slow: StandIn
     store: Store
-    enforcer: KeywordEnforcer
+    enforcer: RecordingEnforcer
     holds: RecordingHolds
     key: str = ""
     dev_url: str = ""

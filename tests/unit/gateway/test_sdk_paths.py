@@ -121,8 +121,8 @@ def test_openai_denied_input_never_reaches_upstream(gw: Stack) -> None:
     assert e.status_code == 403 and e.code == "policy_denied"
     body = e.body
     assert isinstance(body, dict)
-    assert str(body["decision_id"]).startswith("dec-") and body["category"] == "mass_domestic_surveillance"
-    assert body["reasons"] == ["mass domestic surveillance is a red line"]
+    assert str(body["decision_id"]).startswith("dec_") and body["category"] == "mass_domestic_surveillance"
+    assert body["reasons"] == ["Mass domestic surveillance is a red line of the usage terms."]
     assert gw.standin.requests == []
 
 
@@ -143,7 +143,9 @@ def test_anthropic_denied_input_never_reaches_upstream(gw: Stack) -> None:
     assert e.details is not None
     assert isinstance(e.body, dict)
     details = e.body["error"]["details"]
-    assert details["decision_id"] and details["reasons"] == ["mass domestic surveillance is a red line"]
+    assert details["decision_id"] and details["reasons"] == [
+        "Mass domestic surveillance is a red line of the usage terms."
+    ]
     assert gw.standin.requests == []
 
 

@@ -154,7 +154,7 @@ def test_provider_denied_openai(gw: Stack) -> None:
         )
     assert ei.value.code == "provider_denied"
     assert isinstance(ei.value.body, dict)
-    assert ei.value.body["reasons"] == ["vendor blockedvendor is designated a supply-chain risk"]
+    assert "designated a supply-chain risk" in ei.value.body["reasons"][0]
     assert gw.standin.requests == []
     assert gw.enforcer.seen[0].target.vendor == "blockedvendor"
 
