@@ -41,7 +41,8 @@ class LedgerKeys:
         return self.signer.verifier()
 
 
-def _write_new(path: Path, text: str, mode: int = 0o600) -> None:
+def write_new_file(path: Path, text: str, mode: int = 0o600) -> None:
+    """Create ``path`` with ``text`` (fsynced); FileExistsError if it exists. Never overwrites."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -76,8 +77,8 @@ def load_or_create(
         name = origin or f"redline.local/{secrets.token_hex(6)}"
         signer = Signer.generate(name, SIG_ED25519)
         try:
-            _write_new(log_key, signer.skey() + "\n")
-            _write_new(d / "log.vkey", signer.verifier().vkey() + "\n", 0o644)
+            write_new_file(log_key, signer.skey() + "\n")
+            write_new_file(d / "log.vkey", signer.verifier().vkey() + "\n", 0o644)
             created.append("log.key")
         except FileExistsError:
             pass  # another process won the race; read theirs below
@@ -102,7 +103,7 @@ def _load_secret(path: Path, create: bool, created: list[str]) -> bytes | None:
         if not create:
             raise ConfigError(f"missing key file {path}")
         try:
-            _write_new(path, base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+            write_new_file(path, base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
             created.append(path.name)
         except FileExistsError:
             pass
