@@ -176,7 +176,8 @@ class Gateway:
                 now=time.time(),
             )
             log_extra.update(tenant=ident.principal.tenant, app=ident.principal.app, model=req.model)
-            decision = await self.guard.check(facts)
+            context = {"wire": wire.name, "request": req.body}
+            decision = await self.guard.check(facts, **context)
             decision_ids.append(decision.id)
             send = req.body
             if decision.route is not None:
@@ -190,7 +191,7 @@ class Gateway:
             p = facts.principal
             self.usage.record(p.tenant, p.app, upstream.config.vendor, str(send["model"]), facts.now)
             if req.stream:
-                return await self._stream(wire, req, upstream, send, facts, decision, t0, log_extra)
+                return await self._stream(wire, req, upstream, send, facts, decision, t0, log_extra, context)
             reply = await upstream.complete(send)
             upstream_s = reply.seconds
             if reply.status >= 400 or not isinstance(reply.data, dict):
@@ -199,8 +200,9 @@ class Gateway:
                 return wire.error(failure)
             for out in completion_outputs(reply.data):
                 if out.text:
-                    decision_ids.append((await self.guard.check_output(facts, out.text)).id)
-                decision_ids.extend(d.id for d in await self.guard.check_tool_calls(facts, out.tool_calls))
+                    decision_ids.append((await self.guard.check_output(facts, out.text, **context)).id)
+                calls = await self.guard.check_tool_calls(facts, out.tool_calls, **context)
+                decision_ids.extend(d.id for d in calls)
             headers = {"x-redline-decision-id": decision.id}
             return Response(wire.render(reply, req.model), 200, headers, media_type="application/json")
         except RedlineError as exc:
@@ -256,6 +258,7 @@ class Gateway:
         decision: Decision,
         t0: float,
         log_extra: dict[str, Any],
+        context: dict[str, Any],
     ) -> Response:
         ustream = await upstream.open_stream(send)
         if ustream.status >= 400:
@@ -269,7 +272,7 @@ class Gateway:
             nonlocal checks_s
             c0 = time.perf_counter()
             try:
-                decision_ids.append((await self.guard.check_output(facts, text)).id)
+                decision_ids.append((await self.guard.check_output(facts, text, **context)).id)
             finally:
                 checks_s += time.perf_counter() - c0
 
@@ -277,7 +280,7 @@ class Gateway:
             nonlocal checks_s
             c0 = time.perf_counter()
             try:
-                decision_ids.extend(d.id for d in await self.guard.check_tool_calls(facts, calls))
+                decision_ids.extend(d.id for d in await self.guard.check_tool_calls(facts, calls, **context))
             finally:
                 checks_s += time.perf_counter() - c0
 

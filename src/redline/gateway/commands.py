@@ -1,7 +1,7 @@
 """CLI commands of the gateway: ``redline keys issue|list|revoke`` and ``redline report providers``.
 
-Register with ``main.add_command(keys)`` and ``main.add_command(report)`` (or add
-``providers`` to an existing ``report`` group). Every command takes ``--database-url``
+``redline.cli`` plugs ``keys_issue``/``keys_list``/``keys_revoke`` into its ``keys``
+group and ``report`` into ``main``; ``keys`` is the same three as a standalone group. Every command takes ``--database-url``
 (default: ``$REDLINE_DATABASE_URL`` or the SQLite file in redline's data dir).
 """
 
@@ -73,7 +73,7 @@ def keys() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of the bare key.")
 @_db_option
-def issue_cmd(
+def keys_issue(
     tenant: str,
     app_name: str,
     user: str | None,
@@ -100,7 +100,7 @@ def issue_cmd(
 @keys.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @_db_option
-def list_cmd(as_json: bool, database_url: str | None) -> None:
+def keys_list(as_json: bool, database_url: str | None) -> None:
     """List keys (hash prefix, tenant, app, user, fixed attributes, state)."""
     rows = _run(database_url, lambda s: s.list_api_keys())
     if as_json:
@@ -129,7 +129,7 @@ def list_cmd(as_json: bool, database_url: str | None) -> None:
 @keys.command("revoke")
 @click.argument("key_or_hash")
 @_db_option
-def revoke_cmd(key_or_hash: str, database_url: str | None) -> None:
+def keys_revoke(key_or_hash: str, database_url: str | None) -> None:
     """Revoke a key, given the key, its hash, or a unique hash prefix (8+ chars)."""
     done = _run(database_url, lambda s: revoke_key(s, key_or_hash))
     if not done:

@@ -28,9 +28,11 @@ class HoldsLike(Protocol):
 
     ``hold`` creates a durable hold for a ``review`` decision and returns a
     mapping with at least ``id``, and optionally ``state`` and ``status_url``.
+    The gateway passes ``wire`` (``openai``/``anthropic``) and ``request`` (the
+    chat-completions body it would send upstream) as context.
     """
 
-    async def hold(self, facts: Facts, decision: Decision) -> Mapping[str, Any]: ...
+    async def hold(self, facts: Facts, decision: Decision, **context: Any) -> Mapping[str, Any]: ...
 
 
 class DecisionObserver(Protocol):
@@ -41,13 +43,16 @@ class Guard:
     """Decides facts and raises ``GatewayBlocked`` for anything not allowed."""
 
     def __init__(
-        self, enforcer: EnforcerLike, holds: HoldsLike | None = None, observer: DecisionObserver | None = None
+        self,
+        enforcer: EnforcerLike,
+        holds: HoldsLike | None = None,
+        observer: DecisionObserver | None = None,
     ) -> None:
         self._enforcer = enforcer
         self._holds = holds
         self._observer = observer
 
-    async def check(self, facts: Facts) -> Decision:
+    async def check(self, facts: Facts, **context: Any) -> Decision:
         decision = await self._enforcer.decide(facts)
         if self._observer is not None:
             self._observer.observe_decision(decision)
@@ -55,19 +60,21 @@ class Guard:
             return decision
         hold: dict[str, Any] | None = None
         if decision.verdict is Verdict.REVIEW and self._holds is not None:
-            hold = dict(await self._holds.hold(facts, decision))
+            hold = dict(await self._holds.hold(facts, decision, **context))
         raise GatewayBlocked(decision, hold)
 
-    async def check_output(self, facts: Facts, text: str) -> Decision:
-        return await self.check(facts.model_copy(update={"stage": Stage.OUTPUT, "output": text}))
+    async def check_output(self, facts: Facts, text: str, **context: Any) -> Decision:
+        return await self.check(facts.model_copy(update={"stage": Stage.OUTPUT, "output": text}), **context)
 
-    async def check_tool_calls(self, facts: Facts, calls: Sequence[ToolCall]) -> list[Decision]:
+    async def check_tool_calls(
+        self, facts: Facts, calls: Sequence[ToolCall], **context: Any
+    ) -> list[Decision]:
         """Each call is decided on its own (its declared effect applies to it alone)."""
         if not calls:
             return []
         results = await asyncio.gather(
             *(
-                self.check(facts.model_copy(update={"stage": Stage.TOOL_CALL, "tool_calls": (c,)}))
+                self.check(facts.model_copy(update={"stage": Stage.TOOL_CALL, "tool_calls": (c,)}), **context)
                 for c in calls
             ),
             return_exceptions=True,

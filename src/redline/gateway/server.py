@@ -9,6 +9,8 @@ must ``await app.state.redline_gateway.aclose()`` to close upstream pools.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,11 +28,13 @@ from .app import Gateway
 from .config import GatewayConfig, build_config
 from .enforcement import EnforcerLike, HoldsLike
 
+log = logging.getLogger("redline.gateway")
+
 
 def config_from_settings(settings: Any) -> GatewayConfig:
     """The gateway config from redline settings.
 
-    Fields read (all optional): ``gateway_config`` (path of a ``redline.yaml``),
+    Fields read (all optional): ``upstreams_config`` (path of a ``redline.yaml``),
     ``upstreams`` (list of ``NAME=BASE_URL``), ``require_api_key``,
     ``stream_window_chars``, ``max_body_bytes``.
     """
@@ -39,7 +43,7 @@ def config_from_settings(settings: Any) -> GatewayConfig:
         for name in ("require_api_key", "stream_window_chars", "max_body_bytes")
     }
     flags = list(getattr(settings, "upstreams", None) or ())
-    return build_config(getattr(settings, "gateway_config", None), flags, **overrides)
+    return build_config(getattr(settings, "upstreams_config", None), flags, **overrides)
 
 
 def _has_route(app: Any, path: str) -> bool:
@@ -68,10 +72,27 @@ def _add_ops_routes(app: Any, gateway: Gateway, store: Store | None) -> None:
         app.add_route("/readyz", readyz, methods=["GET"], include_in_schema=False)
 
 
-def install(app: Any, services: Any) -> Gateway:
-    """Add the gateway's routes to ``app`` using ``services`` (see module docstring)."""
+async def install(app: Any, services: Any) -> Gateway:
+    """Add the gateway's routes to ``app`` using ``services`` (see module docstring).
+
+    When no upstream is configured and ``settings.local_model`` is true (the default),
+    the bundled SmolLM2 is started first and every model goes to it. The gateway (and
+    the local model) are closed with the services, through ``services._closers``.
+    """
+    settings = services.settings
+    config = config_from_settings(settings)
+    closers = getattr(services, "_closers", None)
+    if not config.upstreams and getattr(settings, "local_model", False):
+        from .local_model import LocalModel
+
+        local = LocalModel()
+        await local.start()
+        if closers is not None:
+            closers.append(local.stop)
+        log.info("no upstream configured: serving the bundled local model at %s", local.base_url)
+        config = dataclasses.replace(config, upstreams=(local.upstream(),))
     gateway = Gateway(
-        config_from_settings(services.settings),
+        config,
         services.enforcer,
         store=getattr(services, "store", None),
         holds=getattr(services, "holds", None),
@@ -80,6 +101,8 @@ def install(app: Any, services: Any) -> Gateway:
     app.router.routes.extend(gateway.routes())
     _add_ops_routes(app, gateway, getattr(services, "store", None))
     app.state.redline_gateway = gateway
+    if closers is not None:
+        closers.append(gateway.aclose)
     return gateway
 
 
