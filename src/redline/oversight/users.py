@@ -44,13 +44,13 @@ SESSION_TTL_S = 8 * 3600.0
 _HASHER = PasswordHasher()  # immutable parameters object; creating it does no I/O
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, hasher: PasswordHasher = _HASHER) -> str:
     """The argon2id encoding of ``password`` (refuses passwords shorter than 12 characters)."""
     if len(password) < MIN_PASSWORD_CHARS:
         raise InputError(
             f"a password needs at least {MIN_PASSWORD_CHARS} characters", code="password_too_short"
         )
-    return _HASHER.hash(password)
+    return hasher.hash(password)
 
 
 def validate_roles(roles: Iterable[str]) -> tuple[str, ...]:
@@ -88,19 +88,31 @@ class SessionInfo:
 class Authenticator:
     """Checks passwords and sessions against the store."""
 
-    def __init__(self, store: Store, *, session_ttl_s: float = SESSION_TTL_S) -> None:
+    def __init__(
+        self, store: Store, *, session_ttl_s: float = SESSION_TTL_S, hasher: PasswordHasher | None = None
+    ) -> None:
+        """``hasher`` defaults to argon2id with argon2-cffi's default cost; tests pass a
+        cheaper argon2id instance."""
         self._store = store
         self._ttl = session_ttl_s
-        # A hash to verify against when the user does not exist, so that a wrong user
-        # name costs the same time as a wrong password.
-        self._dummy = _HASHER.hash(secrets.token_urlsafe(16))
+        self._hasher = hasher or _HASHER
+        self._dummy: str | None = None
+
+    def _dummy_hash(self) -> str:
+        # Verified against when the user does not exist, so that a wrong user name
+        # costs the same time as a wrong password.
+        if self._dummy is None:
+            self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
+        return self._dummy
 
     async def add_user(self, name: str, password: str, roles: Sequence[str], tenant: str, now: float) -> User:
         name = name.strip()
         if not name or len(name) > 64 or any(c.isspace() for c in name):
             raise InputError("a user name is 1-64 characters without spaces", code="invalid_user_name")
         valid = validate_roles(roles)
-        await self._store.add_user(name, hash_password(password), valid, tenant or ALL_TENANTS, now)
+        await self._store.add_user(
+            name, hash_password(password, self._hasher), valid, tenant or ALL_TENANTS, now
+        )
         user = await self._store.get_user(name)
         if user is None:  # pragma: no cover - the store just committed it
             raise ConflictError(f"user {name!r} vanished after creation")
@@ -109,15 +121,15 @@ class Authenticator:
     async def check_password(self, name: str, password: str) -> User:
         """The user if ``password`` is right, else AuthError (same error for unknown users)."""
         user = await self._store.get_user(name)
-        encoded = user.password_hash if user is not None else self._dummy
+        encoded = user.password_hash if user is not None else self._dummy_hash()
         try:
-            _HASHER.verify(encoded, password)
+            self._hasher.verify(encoded, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             raise AuthError("wrong user name or password", code="bad_credentials") from None
         if user is None:
             raise AuthError("wrong user name or password", code="bad_credentials")
-        if _HASHER.check_needs_rehash(encoded):
-            await self._store.update_user(name, password_hash=_HASHER.hash(password))
+        if self._hasher.check_needs_rehash(encoded):
+            await self._store.update_user(name, password_hash=self._hasher.hash(password))
         return user
 
     async def login(self, name: str, password: str, now: float) -> SessionInfo:
