@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from typing import Any, Literal, cast
 
 from redline.store.base import (
+    HOLD_KINDS,
+    HOLD_STATES,
     ApiKey,
     Approval,
     Checkpoint,
@@ -81,6 +83,13 @@ def _key(row: Row) -> ApiKey:
     return ApiKey(
         row[0], row[1], row[2], row[3], row[4], float(row[5]), None if row[6] is None else float(row[6])
     )
+
+
+def _check_state(state: str) -> None:
+    # Programming errors, caught before they reach the database (where a typo would
+    # otherwise be stored, or surface as a misleading store error).
+    if state not in HOLD_STATES:
+        raise ValueError(f"unknown hold state {state!r}; expected one of {HOLD_STATES}")
 
 
 def utc_day(at: float) -> str:
@@ -210,6 +219,9 @@ class SQLStore(Store):
     # ---- holds -----------------------------------------------------------------------
 
     async def create_hold(self, hold: Hold) -> None:
+        _check_state(hold.state)
+        if hold.kind not in HOLD_KINDS:
+            raise ValueError(f"unknown hold kind {hold.kind!r}; expected one of {HOLD_KINDS}")
         await self._execute(
             f"INSERT INTO holds ({_HOLD_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -274,6 +286,8 @@ class SQLStore(Store):
         reason: str,
         released: str | None = None,
     ) -> bool:
+        _check_state(from_state)
+        _check_state(to_state)
         changed = await self._execute(
             "UPDATE holds SET state = ?, resolved_at = ?, resolved_by = ?, resolution_reason = ?, "
             "released = COALESCE(?, released) "
@@ -291,6 +305,8 @@ class SQLStore(Store):
         reason: str,
         at: float,
     ) -> None:
+        if decision not in ("approve", "reject"):
+            raise ValueError(f"an approval decision is 'approve' or 'reject', not {decision!r}")
         await self._execute(
             "INSERT INTO approvals (hold_id, approver, role, decision, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
             (hold_id, approver, role, decision, reason, float(at)),

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from redline.errors import LedgerUnavailableError
-from redline.store.base import LeafRecord, Store
+from redline.store.base import LeafRecord, Store, check_leaf
 
 
 @dataclass(slots=True)
@@ -93,7 +93,9 @@ class GroupAppender:
 
     async def append(self, record: LeafRecord) -> int:
         """Append ``record`` durably and return its index; LedgerUnavailableError if the
-        store fails, the queue is full, or the appender is closed."""
+        store fails, the queue is full, or the appender is closed. A malformed record
+        raises ValueError for this caller alone (it never joins a batch)."""
+        check_leaf(record)
         if self._closing:
             raise self._unavailable("the ledger appender is shut down")
         if len(self._queue) >= self.max_queue:

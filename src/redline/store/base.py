@@ -53,6 +53,7 @@ __all__ = [
     "StoreError",
     "StoredLeaf",
     "User",
+    "check_leaf",
 ]
 
 HoldState = Literal["pending", "approved", "rejected", "expired", "cancelled"]
@@ -125,6 +126,23 @@ class Cosignature:
     witness: str
     note: bytes
     created_at: float
+
+
+def check_leaf(record: LeafRecord) -> None:
+    """Raise ValueError unless ``record`` has the documented shape (bytes entry, a
+    32-byte leaf hash, a non-empty kind, a number for created_at, bytes or None for
+    ciphertext). Backends and GroupAppender call it before writing, so one malformed
+    record fails only its own caller — a programming error, hence not a RedlineError."""
+    if not isinstance(record.entry, bytes):
+        raise ValueError("LeafRecord.entry must be bytes")
+    if not isinstance(record.leaf_hash, bytes) or len(record.leaf_hash) != 32:
+        raise ValueError("LeafRecord.leaf_hash must be 32 bytes")
+    if not isinstance(record.kind, str) or not record.kind:
+        raise ValueError("LeafRecord.kind must be a non-empty str")
+    if not isinstance(record.created_at, int | float) or isinstance(record.created_at, bool):
+        raise ValueError("LeafRecord.created_at must be a number (POSIX seconds)")
+    if record.ciphertext is not None and not isinstance(record.ciphertext, bytes):
+        raise ValueError("LeafRecord.ciphertext must be bytes or None")
 
 
 # --------------------------------------------------------------------------- oversight
@@ -284,8 +302,9 @@ class Store(abc.ABC):
         across all writers (threads, processes, replicas on one PostgreSQL) are dense
         and unique. Durable on return. All-or-nothing: on error nothing was appended
         and StoreError is raised. An empty batch appends nothing and returns the
-        current size. Prefer :class:`redline.store.appender.GroupAppender` for many
-        small concurrent appends.
+        current size. A malformed record raises ValueError (see :func:`check_leaf`).
+        Prefer :class:`redline.store.appender.GroupAppender` for many small
+        concurrent appends.
         """
 
     @abc.abstractmethod

@@ -30,7 +30,7 @@ import asyncpg
 
 from redline.errors import ConfigError, ConflictError, NotFoundError, RedlineError, StoreError
 from redline.store._sqlstore import Row, SQLStore, Statement
-from redline.store.base import LeafRecord
+from redline.store.base import LeafRecord, check_leaf
 from redline.store.migrations import SCHEMA_VERSION_TABLE, latest_version, pending, render
 
 # Arbitrary but fixed: the advisory lock key that serialises migrations ("redl").
@@ -203,6 +203,8 @@ class PostgresStore(SQLStore):
 
     async def append_leaves(self, items: Sequence[LeafRecord]) -> int:
         batch = list(items)
+        for record in batch:
+            check_leaf(record)
         async with self._conn() as conn, conn.transaction():
             first = int(await conn.fetchval("SELECT size FROM log_state WHERE id = 1 FOR UPDATE"))
             if batch:

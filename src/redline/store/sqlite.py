@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from redline.errors import ConfigError, ConflictError, NotFoundError, RedlineError, StoreError
 from redline.store._sqlstore import Row, SQLStore, Statement
-from redline.store.base import LeafRecord
+from redline.store.base import LeafRecord, check_leaf
 from redline.store.migrations import SCHEMA_VERSION_TABLE, latest_version, pending, render
 
 T = TypeVar("T")
@@ -236,6 +236,8 @@ class SQLiteStore(SQLStore):
 
     async def append_leaves(self, items: Sequence[LeafRecord]) -> int:
         batch = list(items)
+        for record in batch:
+            check_leaf(record)
 
         def run() -> int:
             conn = self._w()

@@ -531,3 +531,29 @@ async def test_unknown_url_scheme_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError):
         await open_store("mysql://x/y")
+
+
+async def test_malformed_input_is_refused_before_the_database(store: Store) -> None:
+    with pytest.raises(ValueError):
+        await store.append_leaves([leaf(0), LeafRecord(b"x", b"short", "decision", T0)])
+    with pytest.raises(ValueError):
+        await store.append_leaves([LeafRecord("text", b"h" * 32, "decision", T0)])  # type: ignore[arg-type]
+    assert await store.log_size() == 0
+    await store.create_hold(hold("h1"))
+    with pytest.raises(ValueError):
+        await store.create_hold(dataclasses.replace(hold("h2"), kind="bogus"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        await store.transition_hold("h1", "pending", "aproved", T0, "bob", "typo")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        await store.add_approval("h1", "bob", "approver", "maybe", "", T0)  # type: ignore[arg-type]
+    assert await store.get_hold("h2") is None
+    assert await store.approvals("h1") == []
+
+
+async def test_malformed_record_fails_only_its_own_appender_caller(store: Store) -> None:
+    async with GroupAppender(store) as appender:
+        good = [asyncio.create_task(appender.append(leaf(n))) for n in range(3)]
+        bad = asyncio.create_task(appender.append(LeafRecord(b"x", b"", "decision", T0)))
+        assert sorted(await asyncio.gather(*good)) == [0, 1, 2]
+        with pytest.raises(ValueError):
+            await bad
