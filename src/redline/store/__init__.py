@@ -8,7 +8,8 @@
                                        redline's tables in that schema (created)
 
 ``default_database_url()`` is ``$REDLINE_DATABASE_URL`` if set, else an SQLite file in
-redline's data directory (``$REDLINE_DATA_DIR`` or ``~/.local/share/redline``).
+redline's data directory (``$REDLINE_DATA_DIR``, ``$XDG_DATA_HOME/redline`` or
+``~/.local/share/redline``).
 """
 
 from __future__ import annotations
@@ -61,12 +62,15 @@ __all__ = [
 
 
 def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """``$REDLINE_DATA_DIR`` or ``~/.local/share/redline`` (not created here)."""
+    """``$REDLINE_DATA_DIR``, else ``$XDG_DATA_HOME/redline``, else
+    ``~/.local/share/redline`` — the same rule as ``redline.settings`` (not created here)."""
     env = os.environ if environ is None else environ
     configured = env.get("REDLINE_DATA_DIR")
     if configured:
         return Path(configured).expanduser().absolute()
-    return Path.home() / ".local" / "share" / "redline"
+    xdg = env.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "redline"
 
 
 def default_database_url(environ: Mapping[str, str] | None = None) -> str:

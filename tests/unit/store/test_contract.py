@@ -99,6 +99,7 @@ def test_default_database_url(tmp_path: object) -> None:
     assert default_database_url({"REDLINE_DATA_DIR": "/srv/rl"}) == "sqlite:////srv/rl/redline.db"
     home = os.path.expanduser("~")
     assert default_database_url({}) == f"sqlite:///{home}/.local/share/redline/redline.db"
+    assert default_database_url({"XDG_DATA_HOME": "/x"}) == "sqlite:////x/redline/redline.db"
 
 
 # --------------------------------------------------------------------------- ledger
