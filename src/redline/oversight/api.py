@@ -10,11 +10,12 @@
     For reviewers: ``Authorization: Basic`` or the session cookie plus ``X-CSRF-Token``.
 ``POST /v1/authorizations/verify`` — body ``{"authorization", "tool", "arguments"}``
     Verifies the authorisation for that exact call and consumes it (single use).
-    200 ``{"valid": true, ...claims}``; 403 ``{"valid": false, "code": ...}``.
+    200 ``{"valid": true, ...claims}``; 403 ``{"valid": false, "error": {"code", ...}}``.
 ``GET /v1/authorizations/key``
     The public key executors use for offline verification (PEM and raw base64url).
 
-Errors are ``{"code", "message", "details"?}`` with the error's HTTP status.
+Errors are ``{"error": {"code", "message", "details"?}}`` with the error's HTTP status
+(the same shape as ``redline.api``).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def error_response(exc: RedlineError) -> JSONResponse:
         headers["retry-after"] = str(exc.retry_after)
     if exc.status == 401:
         headers["www-authenticate"] = 'Basic realm="redline"'
-    return JSONResponse(exc.as_dict(), status_code=exc.status, headers=headers)
+    return JSONResponse({"error": exc.as_dict()}, status_code=exc.status, headers=headers)
 
 
 def hold_json(view: HeldView, approvals: int) -> dict[str, Any]:
@@ -174,7 +175,7 @@ def build_router(oversight: Oversight, auth: Authenticator, key_resolver: Any = 
             response = error_response(exc)
             if exc.status == 403:
                 return JSONResponse(
-                    {"valid": False, **exc.as_dict()}, status_code=403, headers={"x-redline-code": exc.code}
+                    {"valid": False, "error": exc.as_dict()}, status_code=403, headers={"x-redline-code": exc.code}
                 )
             return response
 

@@ -275,7 +275,7 @@ class Oversight:
         view = await self._pending(hold_id)
         text = self._reason(reason)
         await self._refuse_if_stopped(view.hold.tenant)
-        role = self._eligible(who, view, approving=True)
+        role = self.eligible_role(who, view, approving=True)
         await self._refuse_second_vote(view, who)
         if digest is not None and digest != view.digest:
             raise OversightError(
@@ -306,7 +306,7 @@ class Oversight:
         who = await self._user(user)
         view = await self._pending(hold_id)
         text = self._reason(reason)
-        role = self._eligible(who, view, approving=False)
+        role = self.eligible_role(who, view, approving=False)
         await self._refuse_second_vote(view, who)
         await self._record("reject", view, actor=who.name, role=role, reason=text)
         await self._vote(view, who, role, "reject", text, now)
@@ -496,8 +496,9 @@ class Oversight:
                 code="stop_active",
             )
 
-    def _eligible(self, who: User, view: HeldView, *, approving: bool) -> str:
-        """The role ``who`` votes under, or a ForbiddenError."""
+    def eligible_role(self, who: User, view: HeldView, *, approving: bool) -> str:
+        """The role ``who`` votes under on this hold, or a ForbiddenError saying why not
+        (``tenant_not_allowed``, ``role_not_allowed``, ``self_approval``)."""
         hold = view.hold
         if who.tenant not in (ALL_TENANTS, hold.tenant):
             raise ForbiddenError(
