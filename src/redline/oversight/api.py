@@ -175,7 +175,9 @@ def build_router(oversight: Oversight, auth: Authenticator, key_resolver: Any = 
             response = error_response(exc)
             if exc.status == 403:
                 return JSONResponse(
-                    {"valid": False, "error": exc.as_dict()}, status_code=403, headers={"x-redline-code": exc.code}
+                    {"valid": False, "error": exc.as_dict()},
+                    status_code=403,
+                    headers={"x-redline-code": exc.code},
                 )
             return response
 
