@@ -102,9 +102,9 @@ async def _attach_store(services: Services) -> None:
     services._closers.append(store.close)
     services.enforcer.counters = StoreCounters(store)
     if settings.record:
-        from .ledger.log import open_ledger
+        from .ledger.log import Ledger
 
-        ledger = await open_ledger(store, settings)
+        ledger = await Ledger.open(store, settings.data_dir)
         services.ledger = ledger
         services._closers.append(ledger.close)
         services.enforcer.recorder = ledger

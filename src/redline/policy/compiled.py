@@ -130,6 +130,15 @@ class CompiledPolicy:
     vendor_denials: Mapping[str, str]
     routes: tuple[CompiledRoute, ...]
     layers: tuple[str, ...] = field(default=())
+    rules_by_category: Mapping[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
+    """For each category, the rules that can match it (in file order): an index, not semantics."""
+
+    def __post_init__(self) -> None:
+        index = {
+            name: tuple(r for r in self.rules if r.categories is None or name in r.categories)
+            for name, _ in self.categories
+        }
+        object.__setattr__(self, "rules_by_category", index)
 
     # -- steps before evaluation (pure too, but separate so scores can be precomputed) --
 
@@ -150,13 +159,15 @@ class CompiledPolicy:
 
     def categorise(self, scores: Scores) -> str:
         """The first category, most severe first, whose score reaches its threshold."""
+        values = scores.categories
         for name, threshold in self.categories:
-            if scores.get(name) >= threshold and scores.get(name) > 0.0:
+            score = values.get(name, 0.0)
+            if score >= threshold and score > 0.0:
                 return name
         return self.default_category
 
     def tool_effect(self, name: str) -> str:
-        """The declared effect of a tool, by exact name first, then by glob in file order."""
+        """The declared effect of a tool: by exact name, else by the longest matching glob."""
         effect = self.tools_exact.get(name)
         if effect is not None:
             return effect
@@ -199,16 +210,22 @@ class CompiledPolicy:
         counters = counters or {}
         category = self.categorise(scores)
         effects = self.effects_of(facts.tool_calls) if facts.tool_calls else frozenset()
+        candidates = self.rules_by_category.get(category, self.rules)
         matched = [
             r
-            for r in self.rules
+            for r in candidates
             if r.matches(facts.stage, category, facts.attributes, effects, counters, scores)
         ]
-        route = self.route(facts.target.model)
+        route = self.route(facts.target.model) if self.routes else None
         vendor = (route.vendor if route and route.vendor else None) or facts.target.vendor
-        denial = self.vendor_denials.get(vendor.lower()) if vendor else None
+        denial = self.vendor_denials.get(vendor.lower()) if vendor and self.vendor_denials else None
 
-        verdict = max((r.verdict for r in matched), key=lambda v: v.severity, default=self.default_verdict)
+        verdict = self.default_verdict
+        if matched:
+            severity = -1
+            for r in matched:
+                if r.verdict.severity > severity:
+                    verdict, severity = r.verdict, r.verdict.severity
         code: str | None = None
         rule_ids = tuple(r.id for r in matched)
         reasons: list[str] = []
@@ -224,11 +241,10 @@ class CompiledPolicy:
                 category = relabel.as_category
                 break
         waivable = not any(not r.waivable for r in winners if r.verdict is Verdict.DENY)
-        approvals = (
-            _combine_approvals([r.approvals for r in winners if r.approvals])
-            if verdict is Verdict.REVIEW
-            else None
-        )
+        approvals = None
+        if verdict is Verdict.REVIEW:
+            specs = [r.approvals for r in winners if r.approvals]
+            approvals = specs[0] if len(specs) == 1 else _combine_approvals(specs)
         if code is None and verdict is not Verdict.ALLOW:
             code = "policy_denied" if verdict is Verdict.DENY else "review_required"
         if not reasons:
@@ -237,13 +253,13 @@ class CompiledPolicy:
                 if not matched
                 else f"{verdict.value} by rule {winners[0].id}"
             )
-        return Decision.model_construct(
+        return Decision.trusted(
             id="",
             verdict=verdict,
             code=code,
             stage=facts.stage,
             category=category,
-            scores={k: round(float(v), 4) for k, v in scores.categories.items()},
+            scores=dict(scores.categories),
             uncertain=scores.uncertain,
             language=scores.language,
             rules=rule_ids,

@@ -165,7 +165,7 @@ def compile_documents(base: LoadedDocument, overlays: Sequence[LoadedDocument] =
     for overlay in overlays:
         digest.update(b"\n" + overlay.hash.encode())
     policy_hash = base.hash if not overlays else "sha256:" + digest.hexdigest()
-    order = list(categories)
+    order = _category_order(categories, rules)
     return CompiledPolicy(
         ref=PolicyRef(name=doc.name, version=doc.version, hash=policy_hash),
         categories=tuple((c, categories[c].threshold) for c in order),
@@ -176,7 +176,8 @@ def compile_documents(base: LoadedDocument, overlays: Sequence[LoadedDocument] =
         signals=tuple(compiled_signals),
         counters=tuple(compiled_counters),
         tools_exact={k: v for k, v in tools.items() if not _is_glob(k)},
-        tools_glob=tuple((k.lower(), v) for k, v in tools.items() if _is_glob(k)),
+        # Most specific (longest) glob first, so file order never changes meaning.
+        tools_glob=tuple(sorted(((k.lower(), v) for k, v in tools.items() if _is_glob(k)), key=lambda kv: (-len(kv[0]), kv[0]))),
         effects=frozenset(known_effects),
         vendor_denials={d.vendor.lower(): d.reason for d in denials},
         routes=tuple(
@@ -185,6 +186,18 @@ def compile_documents(base: LoadedDocument, overlays: Sequence[LoadedDocument] =
         ),
         layers=(base.source.file, *(o.source.file for o in overlays)),
     )
+
+
+def _category_order(categories: dict[str, CategorySpec], rules: list[tuple[Rule, LoadedDocument, int]]) -> list[str]:
+    """Most severe first: red lines, then by the most severe verdict any rule gives the
+    category, then by name. Derived from meaning, never from the file's key order, so
+    canonical bytes (which sort keys) and behaviour agree."""
+    worst: dict[str, int] = dict.fromkeys(categories, 0)
+    for rule, _, _ in rules:
+        for cat in rule.when.category or []:
+            if cat in worst:
+                worst[cat] = max(worst[cat], rule.verdict.severity)
+    return sorted(categories, key=lambda c: (not categories[c].red_line, -worst[c], c))
 
 
 def _is_glob(name: str) -> bool:

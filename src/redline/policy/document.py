@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from ..decision import Verdict
 from ..facts import Stage
@@ -34,14 +34,30 @@ def parse_duration(value: Any) -> float:
     raise ValueError(f"not a duration: {value!r} (use seconds or '30s', '15m', '24h', '7d')")
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)?\s*$"},
+            ],
+            "description": "seconds, or a string like '250ms', '30s', '15m', '24h', '7d'",
+        }
+    ),
+]
 
 
 def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-OneOrMany = Annotated[list[str], BeforeValidator(_one_or_many)]
+OneOrMany = Annotated[
+    list[str],
+    BeforeValidator(_one_or_many),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+]
 
 
 class _Strict(BaseModel):
@@ -100,7 +116,30 @@ def _attribute_shorthand(value: Any) -> Any:
     return value
 
 
-AttributeCondition = Annotated[AttributeTest, BeforeValidator(_attribute_shorthand)]
+AttributeCondition = Annotated[
+    AttributeTest,
+    BeforeValidator(_attribute_shorthand),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "enum": ["present", "missing"]},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "minProperties": 1,
+                    "maxProperties": 1,
+                    "properties": {
+                        "equals": {"type": "string"},
+                        "not_equals": {"type": "string"},
+                        "in": {"type": "array", "items": {"type": "string"}},
+                        "not_in": {"type": "array", "items": {"type": "string"}},
+                        "present": {"type": "boolean"},
+                    },
+                },
+            ]
+        }
+    ),
+]
 
 
 class CounterCondition(_Strict):
@@ -117,7 +156,21 @@ class When(_Strict):
     """Conditions of a rule; all that are given must hold. Lists mean 'any of'."""
 
     category: OneOrMany | None = None
-    stage: Annotated[list[Stage], BeforeValidator(_one_or_many)] | None = None
+    stage: (
+        Annotated[
+            list[Stage],
+            BeforeValidator(_one_or_many),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"enum": [s.value for s in Stage]},
+                        {"type": "array", "items": {"enum": [s.value for s in Stage]}},
+                    ]
+                }
+            ),
+        ]
+        | None
+    ) = None
     attributes: dict[str, AttributeCondition] = Field(default_factory=dict)
     tool_effect: OneOrMany | None = None
     counter: CounterCondition | None = None

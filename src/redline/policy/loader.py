@@ -20,14 +20,28 @@ from ..errors import CompileIssue, PolicyCompileError, PolicyParseError
 from .document import PolicyDocument
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML without implicit timestamps, so every value has a JSON form."""
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """Safe YAML (libyaml when present) without implicit timestamps, so every value has a JSON form."""
 
 
 _Loader.yaml_implicit_resolvers = {
     key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+def _load(text: str) -> tuple[yaml.Node | None, object]:
+    """Parse once: the node tree (for line numbers) and the data built from it."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return node, data
 
 Path_ = tuple[str | int, ...]
 
@@ -105,8 +119,7 @@ def canonical_bytes(data: Any) -> bytes:
 def parse_text(text: str, file: str = "<policy>") -> LoadedDocument:
     """Parse and type-check one policy document; raise with file:line on any problem."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
+        node, data = _load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
