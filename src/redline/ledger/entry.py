@@ -25,14 +25,17 @@ so it does not change the tree) with the entry's leaf data as associated data.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
+import itertools
 import json
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -46,21 +49,73 @@ HUMAN_ACTIONS = ("approve", "reject", "expire", "stop", "resume", "cancel")
 _SALT_LABEL = b"redline/salt/v1\x00"
 
 
-def canonical_json(value: Any) -> bytes:
-    """Canonical JSON bytes: sorted keys, no whitespace, UTF-8 kept, NaN refused."""
+# A number token in compact JSON follows ':' ',' or '['. orjson and the stdlib agree on
+# everything but the spelling of floats Python writes with an exponent (|x| < 1e-4 or
+# >= 1e16); entries with such numbers (or look-alikes inside strings) take the slow path.
+_NUMBER = re.compile(rb"[:,\[](-?[0-9][0-9.eE+-]*)")
+
+
+def _numbers_agree(data: bytes) -> bool:
+    for tok in _NUMBER.findall(data):
+        t = tok.lstrip(b"-")
+        if b"e" in t or b"E" in t or t.startswith(b"0.0000") or len(t.split(b".")[0]) >= 16:
+            return False
+    return True
+
+
+def _stdlib_canonical(value: Any) -> bytes:
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
 
 
+def _all_finite(value: Any) -> bool:
+    """False if a NaN or infinity hides anywhere in ``value`` (orjson would write null)."""
+    stack = [value]
+    while stack:
+        x = stack.pop()
+        t = type(x)
+        if t is str or t is int or t is bool or x is None:
+            continue
+        if t is dict:
+            stack.extend(x.values())
+        elif t is list or t is tuple:
+            stack.extend(x)
+        elif isinstance(x, float):
+            if not math.isfinite(x):
+                return False
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+        elif isinstance(x, list | tuple):
+            stack.extend(x)
+    return True
+
+
+def canonical_json(value: Any) -> bytes:
+    """Canonical JSON bytes: sorted keys, no whitespace, UTF-8 kept, NaN refused.
+
+    Defined as the stdlib's ``json.dumps(sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False, allow_nan=False)``; orjson produces the same bytes several
+    times faster whenever every value is finite and no float needs an exponent,
+    and is used then (checked, not assumed: otherwise the stdlib runs).
+    """
+    try:
+        out = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError: e.g. an int beyond 64 bits
+        return _stdlib_canonical(value)
+    if _numbers_agree(out) and _all_finite(value):
+        return out
+    return _stdlib_canonical(value)
+
+
 def derive_salt(secret: bytes, nonce: bytes) -> bytes:
     """The per-entry salt; revealing it opens that entry's commitment only."""
-    return hmac.new(secret, _SALT_LABEL + nonce, hashlib.sha256).digest()
+    return hmac.digest(secret, _SALT_LABEL + nonce, "sha256")
 
 
 def commit(salt: bytes, content: Any) -> bytes:
     """HMAC-SHA256(salt, canonical_json(content))."""
-    return hmac.new(salt, canonical_json(content), hashlib.sha256).digest()
+    return hmac.digest(salt, canonical_json(content), "sha256")
 
 
 def check_opening(entry: Mapping[str, Any], salt: bytes, content: Any) -> bool:
@@ -137,6 +192,10 @@ class EntryCodec:
             raise ValueError("content key must be 32 bytes (AES-256)")
         self._secret = commitment_secret
         self._aead = AESGCM(content_key) if content_key is not None else None
+        # Nonces only need to be unique: a random 64-bit prefix per codec plus a counter
+        # (no syscall per entry). Salts are unpredictable anyway (keyed by the secret).
+        self._prefix = os.urandom(8)
+        self._counter = itertools.count()
 
     def build(self, kind: str, metadata: Mapping[str, Any], content: Any, at: float) -> BuiltEntry:
         """Encode one entry. ``content`` is committed (and encrypted if a key is set), never stored."""
@@ -145,21 +204,24 @@ class EntryCodec:
         reserved = {"v", "kind", "at", "commitment", "nonce"} & set(metadata)
         if reserved:
             raise InputError(f"metadata may not set reserved fields {sorted(reserved)}")
-        nonce = os.urandom(16)
+        nonce = self._prefix + next(self._counter).to_bytes(8, "big")
         salt = derive_salt(self._secret, nonce)
+        content_bytes = canonical_json(content)
         obj = {
             **metadata,
             "v": ENTRY_VERSION,
             "kind": kind,
             "at": at,
             "nonce": base64.b64encode(nonce).decode(),
-            "commitment": base64.b64encode(commit(salt, content)).decode(),
+            "commitment": base64.b64encode(hmac.digest(salt, content_bytes, "sha256")).decode(),
         }
         data = canonical_json(obj)
         ct = None
         if self._aead is not None:
-            iv = os.urandom(12)
-            ct = iv + self._aead.encrypt(iv, canonical_json(content), data)
+            # The salt is unique per entry (a PRF of a unique nonce), so its prefix is a
+            # unique GCM nonce under this key without another random draw.
+            iv = salt[:12]
+            ct = iv + self._aead.encrypt(iv, content_bytes, data)
         return BuiltEntry(data, kind, ct, salt)
 
     def decision(self, facts: Facts, decision: Decision, at: float) -> BuiltEntry:
@@ -183,13 +245,27 @@ class EntryCodec:
 
 
 def decode_entry(data: bytes) -> dict[str, Any]:
-    """Parse entry bytes, insisting they are the canonical encoding of a known version."""
+    """Parse entry bytes, insisting they are the canonical encoding of a known version.
+
+    "Canonical" means exactly ``canonical_json(json.loads(data)) == data``. A fast
+    path with orjson gives the same answer where the two encoders provably agree
+    (no exponent-range floats) and falls back to the stdlib otherwise.
+    """
+    obj: Any = None
     try:
-        obj = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise LedgerVerifyError("entry is not JSON", reason="entry_malformed") from exc
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        obj = None
+    if obj is not None and isinstance(obj, dict) and _numbers_agree(data):
+        canonical = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS) == data
+    else:
+        try:
+            obj = json.loads(data.decode("utf-8"))
+            canonical = _stdlib_canonical(obj) == data
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise LedgerVerifyError("entry is not JSON", reason="entry_malformed") from exc
     if not isinstance(obj, dict) or obj.get("v") != ENTRY_VERSION or obj.get("kind") not in KINDS:
         raise LedgerVerifyError("entry has no known version and kind", reason="entry_malformed")
-    if canonical_json(obj) != data:
+    if not canonical:
         raise LedgerVerifyError("entry is not canonically encoded", reason="entry_not_canonical")
     return obj

@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from redline.decision import Approvals, Decision, PolicyRef, Verdict
@@ -174,3 +175,39 @@ def test_entry_kind_labels(tmp_path: Path) -> None:
     e = decode_entry(codec.decision(f, decision(Verdict.REVIEW, "targeting_support"), 1.0).data)
     assert e["tools"] == ["strike"] and e["approvals"] == {"count": 2, "roles": ["commander"]}
     assert '"t":1' not in json.dumps(e)
+
+
+def test_decode_entry_fast_path_agrees_with_the_stdlib_definition() -> None:
+    """The orjson fast path must accept exactly what canonical_json would produce."""
+    import random
+
+    from redline.ledger.entry import canonical_json as cj
+
+    rng = random.Random(5)
+    floats = [0.5, 1e-05, 5e-5, 1e16, 1.5e300, 1700000000.123456, 0.0001, 123456789012345678.0, -0.0]
+    for _ in range(3000):
+        f = rng.choice([*floats, rng.random() * 10 ** rng.randrange(-8, 20)])
+        obj = {"v": 1, "kind": "decision", "at": f, "s": rng.choice(["a:1e5", "0.00001", "é\n\u2028"])}
+        good = cj(obj)
+        assert decode_entry(good)["at"] == f
+        orj = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+        if orj != good:
+            with pytest.raises(LedgerVerifyError):
+                decode_entry(orj)
+
+
+def test_canonical_json_is_the_stdlib_definition() -> None:
+    import random
+
+    rng = random.Random(11)
+
+    def std(o: object) -> bytes:
+        return json.dumps(o, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+    for _ in range(5000):
+        f = rng.choice([1e-05, 5e-5, 1e16, 0.1, 1700000000.25, 2**70, rng.random() * 10 ** rng.randrange(-9, 19)])
+        s = "".join(chr(rng.randrange(0, 0x3000)) for _ in range(rng.randrange(6)))
+        obj = {"b": [f, s, None, True, {"z": -0.0, "a": rng.randrange(-(2**63), 2**63)}], s: 1}
+        assert canonical_json(obj) == std(obj)
+    with pytest.raises(ValueError):
+        canonical_json({"a": [1, {"b": float("inf")}]})
