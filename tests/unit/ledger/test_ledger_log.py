@@ -202,10 +202,14 @@ def test_canonical_json_is_the_stdlib_definition() -> None:
     rng = random.Random(11)
 
     def std(o: object) -> bytes:
-        return json.dumps(o, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        return json.dumps(
+            o, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode()
 
     for _ in range(5000):
-        f = rng.choice([1e-05, 5e-5, 1e16, 0.1, 1700000000.25, 2**70, rng.random() * 10 ** rng.randrange(-9, 19)])
+        f = rng.choice(
+            [1e-05, 5e-5, 1e16, 0.1, 1700000000.25, 2**70, rng.random() * 10 ** rng.randrange(-9, 19)]
+        )
         s = "".join(chr(rng.randrange(0, 0x3000)) for _ in range(rng.randrange(6)))
         obj = {"b": [f, s, None, True, {"z": -0.0, "a": rng.randrange(-(2**63), 2**63)}], s: 1}
         assert canonical_json(obj) == std(obj)
