@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .classify.base import Classifier, NullClassifier
@@ -42,15 +43,14 @@ def load_classifier(choice: str) -> Classifier:
     """
     if choice == "keywords":
         return NullClassifier()
-    try:
-        from .classify import model as trained
-    except ImportError as exc:  # the trained model is an optional part of a build
-        if choice == "auto":
-            log.warning("no trained classifier in this build (%s); using keyword signals only", exc)
-            return NullClassifier()
-        raise ConfigError(f"classifier {choice!r} requested but redline.classify.model is missing") from None
-    loaded: Classifier = trained.load_classifier(None if choice == "auto" else choice)
-    return loaded
+    from .classify.trained import TrainedClassifier
+
+    if choice == "auto":
+        return TrainedClassifier()
+    path = Path(choice)
+    if not path.exists():
+        raise ConfigError(f"classifier artifact {choice!r} not found (use 'auto', 'keywords' or a path)")
+    return TrainedClassifier(path)
 
 
 @dataclass
