@@ -1,0 +1,165 @@
+"""Two commanders approve a held targeting_support request in chromium; the client's
+long-poll receives the released output. One approver is not enough; the requester
+cannot approve its own hold."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from conftest import PASSWORD, Served
+from redline.decision import Approvals, Decision, PolicyRef, Verdict
+from redline.facts import Facts, Message, Principal, Stage
+
+pytestmark = pytest.mark.browser
+
+COMPLETION = {
+    "id": "chatcmpl-held",
+    "object": "chat.completion",
+    "choices": [
+        {
+            "index": 0,
+            "message": {
+                "role": "assistant",
+                "content": "For commander review: T-3 (artillery) before T-1 (radar).",
+            },
+            "finish_reason": "stop",
+        }
+    ],
+}
+REQUEST = {
+    "model": "stand-in",
+    "messages": [{"role": "user", "content": "Prioritise targets T-1..T-3 for the commander's review."}],
+}
+
+
+def make_hold(served: Served, *, user: str = "alice") -> dict[str, Any]:
+    """A targeting_support input hold (2 commanders, 1 s minimum deliberation),
+    created through the running app's oversight service."""
+
+    async def releaser(hold: Any) -> dict[str, Any]:
+        assert hold.payload["request"] == REQUEST
+        return {"status": 200, "body": COMPLETION}
+
+    served.oversight.set_releaser(releaser)
+    facts = Facts(
+        stage=Stage.INPUT,
+        principal=Principal(tenant="default", app="planner", user=user),
+        messages=(Message(role="user", content=REQUEST["messages"][0]["content"]),),
+        now=time.time(),
+    )
+    decision = Decision(
+        id="d-browser",
+        verdict=Verdict.REVIEW,
+        code="review_required",
+        category="targeting_support",
+        scores={"targeting_support": 0.93, "military_general": 0.05, "autonomous_lethal_targeting": 0.02},
+        rules=("review.targeting-support",),
+        reasons=("Decision support on the use of force needs two commanders to decide.",),
+        approvals=Approvals(count=2, roles=("commander",), min_deliberation_s=1.0, expires_s=3600),
+        policy=PolicyRef(name="default", version="1", hash="sha256:test"),
+    )
+    return dict(served.run(served.oversight.hold(facts, decision, request=REQUEST, wire="openai")))
+
+
+def sign_in(browser: Browser, served: Served, name: str) -> Page:
+    page = browser.new_context(base_url=served.url).new_page()
+    page.goto("/ui/")
+    expect(page).to_have_url(f"{served.url}/ui/login?next=/ui/")
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Queue")).to_be_visible()
+    return page
+
+
+def wait_out_deliberation(hold: dict[str, Any]) -> None:
+    # The hold needs 1 s of deliberation; wait it out rather than weaken the check.
+    time.sleep(max(0.0, hold["created_at_wall"] + 1.2 - time.time()))
+
+
+def approve(page: Page, hold_id: str, reason: str) -> None:
+    page.goto(f"/ui/holds/{hold_id}")
+    page.get_by_label("Reason (required, recorded in the audit log)").fill(reason)
+    page.get_by_role("button", name="Approve").click()
+
+
+def test_two_commanders_release_the_output_to_the_long_poll(
+    browser: Browser, served: Served, screenshots: Path
+) -> None:
+    hold = make_hold(served)
+    hold["created_at_wall"] = time.time()
+    result: dict[str, Any] = {}
+
+    def long_poll() -> None:
+        with httpx2.Client(base_url=served.url, timeout=90) as client:
+            result["response"] = client.get(hold["status_url"] + "&wait=60")
+
+    poller = threading.Thread(target=long_poll)
+    poller.start()
+
+    first = sign_in(browser, served, "cmd1")
+    first.get_by_label("Category").select_option("targeting_support")
+    first.get_by_role("button", name="Filter").click()
+    expect(first.get_by_role("link", name=hold["id"])).to_be_visible()
+    first.screenshot(path=str(screenshots / "queue.png"), full_page=True)
+    first.get_by_role("link", name=hold["id"]).click()
+    expect(first.get_by_role("heading", name="What approval releases")).to_be_visible()
+    expect(first.get_by_text("Prioritise targets T-1..T-3")).to_be_visible()
+    first.screenshot(path=str(screenshots / "hold.png"), full_page=True)
+    wait_out_deliberation(hold)
+    approve(first, hold["id"], "Both targets are military objectives; checked the CDE.")
+    expect(first.get_by_role("status")).to_contain_text("1 of 2")
+    assert poller.is_alive()  # one approval released nothing
+
+    second = sign_in(browser, served, "cmd2")
+    approve(second, hold["id"], "Concur: priorities match the commander's intent.")
+    expect(second.get_by_role("status")).to_contain_text("Approved")
+    second.screenshot(path=str(screenshots / "hold-approved.png"), full_page=True)
+
+    poller.join(60)
+    response = result["response"]
+    assert response.status_code == 200
+    body = response.json()
+    assert body["state"] == "approved"
+    assert body["released"] == {"status": 200, "body": COMPLETION}
+
+
+def test_one_commander_is_not_enough(browser: Browser, served: Served) -> None:
+    hold = make_hold(served)
+    hold["created_at_wall"] = time.time()
+    page = sign_in(browser, served, "cmd1")
+    wait_out_deliberation(hold)
+    approve(page, hold["id"], "Checked the target list against the ROE card.")
+    expect(page.get_by_role("status")).to_contain_text("1 of 2")
+    expect(page.get_by_text("You have already voted on this hold.")).to_be_visible()
+    with httpx2.Client(base_url=served.url) as client:
+        body = client.get(hold["status_url"] + "&wait=1").json()
+    assert body["state"] == "pending" and body["approvals"] == 1 and "released" not in body
+
+
+def test_the_requester_cannot_approve(browser: Browser, served: Served, screenshots: Path) -> None:
+    hold = make_hold(served, user="alice")
+    hold["created_at_wall"] = time.time()
+    page = sign_in(browser, served, "alice")
+    wait_out_deliberation(hold)
+    page.goto(f"/ui/holds/{hold['id']}")
+    expect(page.get_by_text("the requester can never approve its own hold")).to_be_visible()
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    page.screenshot(path=str(screenshots / "hold-requester.png"), full_page=True)
+    # Even a hand-made request with a valid session and CSRF token is refused.
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    response = page.request.post(
+        f"/v1/holds/{hold['id']}/approve",
+        data={"reason": "I approve my own request."},
+        headers={"x-csrf-token": csrf or ""},
+    )
+    assert response.status == 403 and response.json()["error"]["code"] == "self_approval"
+    with httpx2.Client(base_url=served.url) as client:
+        assert client.get(hold["status_url"]).json()["state"] == "pending"
