@@ -11,13 +11,13 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import uvicorn
+from browser_kit import PASSWORD, Served
 from click.testing import CliRunner
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
@@ -36,9 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PASSWORD = "correct horse battery staple"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-T = TypeVar("T")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -51,22 +49,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@dataclass
-class Served:
-    """A running app: ``url``, its ``services`` and a way to run coroutines on its loop."""
-
-    url: str
-    app: Any
-    loop: asyncio.AbstractEventLoop
-
-    @property
-    def oversight(self) -> Any:
-        return self.app.state.services.oversight
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx2
 import pytest
+from browser_kit import PASSWORD, Served
 from playwright.sync_api import Browser, Page, expect
 
-from conftest import PASSWORD, Served
 from redline.decision import Approvals, Decision, PolicyRef, Verdict
 from redline.facts import Facts, Message, Principal, Stage
 

@@ -1,0 +1,27 @@
+"""Shared by the browser tests: the served app handle and the test password."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+PASSWORD = "correct horse battery staple"
+T = TypeVar("T")
+
+
+@dataclass
+class Served:
+    """A running app: ``url``, its ``services`` and a way to run coroutines on its loop."""
+
+    url: str
+    app: Any
+    loop: asyncio.AbstractEventLoop
+
+    @property
+    def oversight(self) -> Any:
+        return self.app.state.services.oversight
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
