@@ -1,0 +1,340 @@
+"""Gateway benchmark: straight to an upstream stand-in vs through redline vs through LiteLLM's proxy.
+
+    .venv/bin/python bench/gateway.py [--seconds 3] [--repeats 2] [--concurrency 1,32,128]
+        [--litellm /tmp/litellm-venv/bin/litellm] [--no-litellm] [--classifier auto] [--json]
+
+Method (shared/BENCHMARKING.md): the process under test (redline or LiteLLM, one
+process) is pinned to core 1; the closed-loop aiohttp load generator and the
+upstream stand-in (aiohttp, OpenAI wire, fixed completion; streams 5 chunks +
+[DONE]) are pinned to core 0. Each cell is measured ``--repeats`` times, alternating
+with the direct baseline in the same phase. "Added" = through-proxy minus direct,
+same percentile. redline runs the full pipeline: API key check, policy, classifier
+(as configured; the version used is printed), ledger (SQLite, durable) on input
+and output. LiteLLM runs with no guardrails and no database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+MODEL = "bench-model"
+PROMPT = "Summarise the maintenance schedule for the trucks in two sentences."
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ---- child processes -----------------------------------------------------------------
+
+
+def serve_standin(port: int) -> None:
+    import uvloop
+
+    from redline.gateway.standin import Script, StandIn
+
+    async def main() -> None:
+        s = StandIn(Script(text="The trucks need oil every 5000 km. Tyres are changed in May."), record=False)
+        await s.start(port)
+        await asyncio.Event().wait()
+
+    uvloop.run(main())
+
+
+def serve_redline(port: int, upstream: str, data_dir: str, key_file: str, classifier: str) -> None:
+    import uvicorn
+
+    from redline.api import create_app
+    from redline.gateway.keys import issue_key
+    from redline.settings import Settings
+    from redline.store import open_store
+
+    settings = Settings(
+        data_dir=Path(data_dir),
+        upstreams=[f"bench={upstream}"],
+        require_api_key=True,
+        classifier=classifier,
+        record=True,
+        port=port,
+        log_level="warning",
+    )
+
+    async def make_key() -> str:
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        store = await open_store(settings.resolved_database_url())
+        key, _ = await issue_key(store, tenant="bench", app="bench")
+        await store.close()
+        return key
+
+    Path(key_file).write_text(asyncio.run(make_key()))
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
+
+
+# ---- load generator --------------------------------------------------------------------
+
+
+async def run_load(url: str, key: str, concurrency: int, seconds: float, stream: bool) -> dict[str, Any]:
+    body = json.dumps(
+        {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}], "stream": stream}
+    ).encode()
+    headers = {"content-type": "application/json", "authorization": f"Bearer {key}"}
+    lat: list[float] = []
+    ttft: list[float] = []
+    errors = 0
+    conn = aiohttp.TCPConnector(limit=concurrency + 4)
+    async with aiohttp.ClientSession(connector=conn) as session:
+        # Warm-up: open connections, fill caches.
+        for _ in range(3):
+            async with session.post(url, data=body, headers=headers) as r:
+                await r.read()
+        stop = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < stop:
+                t0 = time.perf_counter()
+                try:
+                    async with session.post(url, data=body, headers=headers) as r:
+                        if stream:
+                            first = None
+                            async for line in r.content:
+                                if first is None and b'"content":"' in line and b'"content":""' not in line:
+                                    first = time.perf_counter() - t0
+                            if first is not None:
+                                ttft.append(first)
+                        else:
+                            await r.read()
+                        if r.status != 200:
+                            errors += 1
+                            continue
+                except aiohttp.ClientError:
+                    errors += 1
+                    continue
+                lat.append(time.perf_counter() - t0)
+
+        t_start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - t_start
+    lat.sort()
+    ttft.sort()
+
+    def pct(xs: list[float], p: float) -> float:
+        return xs[min(len(xs) - 1, int(p * len(xs)))] * 1000 if xs else float("nan")
+
+    return {
+        "n": len(lat),
+        "errors": errors,
+        "rps": len(lat) / elapsed,
+        "p50": pct(lat, 0.50),
+        "p99": pct(lat, 0.99),
+        "ttft_p50": pct(ttft, 0.50),
+        "ttft_p99": pct(ttft, 0.99),
+    }
+
+
+def wait_port(port: int, timeout: float, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"process exited early: {proc.args}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"port {port} did not open: {proc.args}")
+
+
+def spawn(
+    cpu: str, args: list[str], env: dict[str, str] | None = None, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    cmd = (["taskset", "-c", cpu] if shutil.which("taskset") else []) + args
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the child
+    return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def cpu_ms(pid: int) -> float:
+    """User+system CPU time of a process, in ms (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--concurrency", default="1,32,128")
+    ap.add_argument("--litellm", default="/tmp/litellm-venv/bin/litellm")
+    ap.add_argument("--no-litellm", action="store_true")
+    ap.add_argument("--classifier", default="auto")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--serve-standin", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--serve-redline", nargs=5, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.serve_standin:
+        return serve_standin(a.serve_standin)
+    if a.serve_redline:
+        port, upstream, data_dir, key_file, classifier = a.serve_redline
+        return serve_redline(int(port), upstream, data_dir, key_file, classifier)
+
+    if shutil.which("taskset"):
+        os.sched_setaffinity(0, {0})
+    tmp = Path(tempfile.mkdtemp(prefix="redline-bench-"))
+    py = sys.executable
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        sp = free_port()
+        procs.append(spawn("0", [py, __file__, "--serve-standin", str(sp)]))
+        wait_port(sp, 30, procs[-1])
+        upstream = f"http://127.0.0.1:{sp}/v1"
+        rp = free_port()
+        key_file = tmp / "key"
+        redline = spawn(
+            "1",
+            [
+                py,
+                __file__,
+                "--serve-redline",
+                str(rp),
+                upstream,
+                str(tmp / "data"),
+                str(key_file),
+                a.classifier,
+            ],
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            log=tmp / "redline.log",
+        )
+        procs.append(redline)
+        wait_port(rp, 180, redline)
+        key = key_file.read_text().strip()
+        targets = {
+            "direct": (upstream + "/chat/completions", "none"),
+            "redline": (f"http://127.0.0.1:{rp}/v1/chat/completions", key),
+        }
+        litellm = None
+        if not a.no_litellm and Path(a.litellm).exists():
+            lp = free_port()
+            cfg = tmp / "litellm.yaml"
+            cfg.write_text(
+                "model_list:\n"
+                f"  - model_name: {MODEL}\n"
+                "    litellm_params:\n"
+                f"      model: openai/{MODEL}\n"
+                f"      api_base: {upstream}\n"
+                "      api_key: none\n"
+            )
+            env = {
+                **os.environ,
+                "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+                "LITELLM_LOG": "ERROR",
+                "LITELLM_TELEMETRY_DISABLED": "true",
+            }
+            litellm = spawn(
+                "1",
+                [a.litellm, "--config", str(cfg), "--port", str(lp), "--host", "127.0.0.1"],
+                env=env,
+                log=tmp / "litellm.log",
+            )
+            procs.append(litellm)
+            wait_port(lp, 240, litellm)
+            targets["litellm"] = (f"http://127.0.0.1:{lp}/v1/chat/completions", "none")
+
+        # Which classifier did redline load? Ask it through the decision API.
+        async def probe() -> str:
+            async with (
+                aiohttp.ClientSession() as s,
+                s.post(f"http://127.0.0.1:{rp}/v1/check", json={"text": PROMPT}) as r,
+            ):
+                return str((await r.json()).get("classifier_version"))
+
+        clf = asyncio.run(probe())
+        results: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        conc = [int(c) for c in a.concurrency.split(",")]
+        pids = {"redline": redline.pid, **({"litellm": litellm.pid} if litellm else {})}
+        for stream in (False, True):
+            for c in conc if not stream else [1]:
+                cell = f"{'stream' if stream else 'plain'} C={c}"
+                results[cell] = {}
+                for _ in range(a.repeats):
+                    for name, (url, k) in targets.items():
+                        before = cpu_ms(pids[name]) if name in pids else 0.0
+                        r = asyncio.run(run_load(url, k, c, a.seconds, stream))
+                        if name in pids:
+                            r["cpu_ms_per_req"] = (cpu_ms(pids[name]) - before) / max(1, r["n"])
+                        results[cell].setdefault(name, []).append(r)
+        report(results, clf, a)
+    finally:
+        for p in reversed(procs):
+            stop(p)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def report(results: dict[str, dict[str, list[dict[str, Any]]]], clf: str, a: argparse.Namespace) -> None:
+    def med(rs: list[dict[str, Any]], k: str) -> float:
+        vals = [r[k] for r in rs if r.get(k) == r.get(k)]
+        return statistics.median(vals) if vals else float("nan")
+
+    print(
+        f"# gateway bench — {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    print(
+        f"# redline classifier: {clf}; {a.seconds:g}s x {a.repeats} per cell; proxy on core 1, load+stand-in on core 0"
+    )
+    print()
+    print(
+        "| cell | target | p50 ms | p99 ms | added p50 / p99 ms | req/s | CPU-ms/req | TTFT p50 ms | errors |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for cell, by in results.items():
+        d50, d99 = med(by["direct"], "p50"), med(by["direct"], "p99")
+        for name, rs in by.items():
+            p50, p99 = med(rs, "p50"), med(rs, "p99")
+            added = "" if name == "direct" else f"+{p50 - d50:.2f} / +{p99 - d99:.2f}"
+            cpu = med(rs, "cpu_ms_per_req") if "cpu_ms_per_req" in rs[0] else float("nan")
+            ttft = med(rs, "ttft_p50")
+            print(
+                f"| {cell} | {name} | {p50:.2f} | {p99:.2f} | {added} | {med(rs, 'rps'):.0f} | "
+                f"{'' if cpu != cpu else f'{cpu:.2f}'} | {'' if ttft != ttft else f'{ttft:.2f}'} | {sum(r['errors'] for r in rs)} |"
+            )
+    if a.json:
+        print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
