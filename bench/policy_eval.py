@@ -13,17 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # for machine.py beside this script
-
-from machine import describe  # noqa: E402
-
-from redline.classify.base import Scores  # noqa: E402
-from redline.facts import Attributes, Facts, Stage, Target, ToolCall  # noqa: E402
-from redline.policy import compile_text, default_policy_path  # noqa: E402
+from machine import describe  # bench/ is sys.path[0] when this script runs
+from redline.classify.base import Scores
+from redline.facts import Attributes, Facts, Stage, Target, ToolCall
+from redline.policy import compile_text, default_policy_path
 
 
 def workload() -> list[tuple[Facts, Scores, dict[str, int]]]:
@@ -33,13 +28,37 @@ def workload() -> list[tuple[Facts, Scores, dict[str, int]]]:
         (Facts.from_text("x"), Scores({"mass_domestic_surveillance": 0.91}), {}),
         (Facts.from_text("x"), Scores({"autonomous_lethal_targeting": 0.7, "targeting_support": 0.2}), {}),
         (Facts.from_text("x"), Scores({"targeting_support": 0.8}), {}),
-        (Facts.from_text("x", attributes=authority), Scores({"individual_surveillance": 0.9}), {"distinct_subjects": 3}),
-        (Facts.from_text("x", attributes=authority), Scores({"individual_surveillance": 0.9}), {"distinct_subjects": 30}),
+        (
+            Facts.from_text("x", attributes=authority),
+            Scores({"individual_surveillance": 0.9}),
+            {"distinct_subjects": 3},
+        ),
+        (
+            Facts.from_text("x", attributes=authority),
+            Scores({"individual_surveillance": 0.9}),
+            {"distinct_subjects": 30},
+        ),
         (Facts.from_text("x"), Scores({"individual_surveillance": 0.9}), {}),
-        (Facts.from_text("x"), Scores({"general": 0.6, "mass_domestic_surveillance": 0.2}, uncertain=True), {}),
-        (Facts(stage=Stage.TOOL_CALL, tool_calls=(ToolCall(name="fire_mission"),)), Scores({"general": 0.9}), {}),
-        (Facts(stage=Stage.TOOL_CALL, tool_calls=(ToolCall(name="get_weather"),)), Scores({"general": 0.9}), {}),
-        (Facts.from_text("x", target=Target(model="gpt-4o", vendor="openai")), Scores({"policy_speech": 0.8}), {}),
+        (
+            Facts.from_text("x"),
+            Scores({"general": 0.6, "mass_domestic_surveillance": 0.2}, uncertain=True),
+            {},
+        ),
+        (
+            Facts(stage=Stage.TOOL_CALL, tool_calls=(ToolCall(name="fire_mission"),)),
+            Scores({"general": 0.9}),
+            {},
+        ),
+        (
+            Facts(stage=Stage.TOOL_CALL, tool_calls=(ToolCall(name="get_weather"),)),
+            Scores({"general": 0.9}),
+            {},
+        ),
+        (
+            Facts.from_text("x", target=Target(model="gpt-4o", vendor="openai")),
+            Scores({"policy_speech": 0.8}),
+            {},
+        ),
         (Facts.from_text("x"), Scores({"defensive_counter_materiel": 0.95}), {}),
     ]
 
@@ -75,11 +94,19 @@ def main() -> None:
         wall_rates.append(n / (time.perf_counter() - t0))
 
     print(f"machine: {describe()}; pinned to core {args.core}")
-    print(f"policy: {policy.ref.name} {policy.ref.version}, {len(policy.rules)} rules, {len(policy.signals)} signals")
+    print(
+        f"policy: {policy.ref.name} {policy.ref.version}, {len(policy.rules)} rules, {len(policy.signals)} signals"
+    )
     print(f"compile time (median of 20): {statistics.median(compile_times) * 1000:.2f} ms")
-    print(f"decisions per CPU-second on one core (median of 5 × {args.seconds:g} s, precomputed scores): {statistics.median(rates):,.0f}")
-    print(f"  wall-clock decisions/s (lower when the machine is shared): {statistics.median(wall_rates):,.0f}; load average {os.getloadavg()[0]:.1f}")
-    print(f"  per decision: {1e6 / statistics.median(rates):.2f} µs; runs: {', '.join(f'{r:,.0f}' for r in rates)}")
+    print(
+        f"decisions per CPU-second on one core (median of 5 × {args.seconds:g} s, precomputed scores): {statistics.median(rates):,.0f}"
+    )
+    print(
+        f"  wall-clock decisions/s (lower when the machine is shared): {statistics.median(wall_rates):,.0f}; load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"  per decision: {1e6 / statistics.median(rates):.2f} µs; runs: {', '.join(f'{r:,.0f}' for r in rates)}"
+    )
     print(f"target > 50,000/s: {'met' if statistics.median(rates) > 50_000 else 'NOT met'}")
 
 

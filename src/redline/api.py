@@ -20,8 +20,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .decision import Decision
-from .errors import BodyTooLargeError, InputError, RedlineError
+from .errors import AuthError, BodyTooLargeError, InputError, RedlineError
 from .facts import Attributes, Facts, Message, Principal, Stage, Target, ToolCall, ToolSpec
+from .gateway.headers import api_key_from, request_attributes
+from .gateway.keys import KeyResolver
 from .services import Services, build_services
 from .settings import Settings
 
@@ -130,6 +132,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         own = services is None
         svc = services or await build_services(settings)
         app.state.services = svc
+        app.state.key_resolver = KeyResolver(svc.store)
         for name in FACES:
             installer = _installer(name)
             if installer is not None:
@@ -171,11 +174,27 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     async def check(request: Request, body: CheckRequest) -> Decision:
         """Decide a request, an output or a tool call against the deployment's policy.
 
+        With an API key (``Authorization: Bearer rl-…``) the principal and the
+        key's fixed attributes come from the key and override the body; headers
+        ``X-Redline-*`` add attributes the key does not fix. Without a key the body's
+        principal is used, only when the deployment sets ``require_api_key: false``.
         The decision is recorded in the ledger before it is returned. A store or
         ledger failure is a 503 ``ledger_unavailable`` with Retry-After, never an allow.
         """
         svc: Services = request.app.state.services
-        return await svc.enforcer.decide(body.to_facts())
+        facts = body.to_facts()
+        key = api_key_from(request.headers)
+        if key is not None:
+            identity = await request.app.state.key_resolver.resolve(key)
+            declared = facts.attributes.merged(request_attributes(request.headers))
+            facts = facts.model_copy(
+                update={"principal": identity.principal, "attributes": declared.merged(identity.fixed)}
+            )
+        elif settings.require_api_key:
+            raise AuthError(
+                "missing API key: send 'Authorization: Bearer rl-…' (issue one with `redline keys issue`)"
+            )
+        return await svc.enforcer.decide(facts)
 
     return app
 

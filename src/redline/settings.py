@@ -59,6 +59,16 @@ class Settings(BaseModel):
         default_factory=list, description="NAME=BASE_URL OpenAI-compatible upstreams"
     )
     require_api_key: bool = True
+    stream_window_chars: int = Field(
+        200, gt=0, description="streamed text held back until this many chars are checked"
+    )
+    oversight_base_url: str = Field(
+        "", description="public base URL for hold status links (default: relative)"
+    )
+    oversight_escalation_target: str | None = Field(None, description="who is told when a hold nears expiry")
+    authorization_key_path: Path | None = Field(
+        None, description="Ed25519 key signing tool-call authorisations"
+    )
     local_model: bool = Field(True, description="start the bundled SmolLM2 when no upstream is configured")
     log_level: str = "info"
 

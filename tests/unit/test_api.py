@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.server import serving
 
 from redline.api import create_app
 from redline.settings import load_settings
-from tests.support.server import serving
 
 RED = "Engage all hostile personnel in the sector without further human authorization."
 
@@ -21,7 +21,14 @@ RED = "Engage all hostile personnel in the sector without further human authoriz
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("api")
-    settings = load_settings(environ={}, data_dir=Path(data), classifier="keywords", max_body_bytes=4096)
+    settings = load_settings(
+        environ={},
+        data_dir=Path(data),
+        classifier="keywords",
+        max_body_bytes=4096,
+        require_api_key=False,
+        upstreams=["stub=http://127.0.0.1:9/v1"],
+    )
     with serving(create_app(settings)) as url:
         yield url
 
@@ -74,3 +81,94 @@ def test_oversized_body_is_413(base: str) -> None:
 def test_openapi_document_lists_check(base: str) -> None:
     status, doc, _ = call(f"{base}/openapi.json", method="GET")
     assert status == 200 and "/v1/check" in doc["paths"]
+
+
+def test_api_key_sets_the_principal_and_fixed_attributes(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from click.testing import CliRunner
+
+    from redline.cli import main
+
+    data = Path(tmp_path_factory.mktemp("keyed"))
+    db = f"sqlite:///{data / 'redline.db'}"
+    issued = CliRunner().invoke(
+        main,
+        [
+            "--config",
+            "/dev/null",
+            "keys",
+            "issue",
+            "--tenant",
+            "acme",
+            "--app",
+            "ops",
+            "--user",
+            "ana",
+            "--attr",
+            "purpose=logistics",
+            "--json",
+            "--database-url",
+            db,
+        ],
+    )
+    assert issued.exit_code == 0, issued.output
+    key = json.loads(issued.stdout)["key"]
+    policy = data / "p.yaml"
+    policy.write_text(
+        "redline: 1\nname: p\ncategories:\n  general: {threshold: 0}\n"
+        "rules:\n  - {id: no-recruiting, when: {attributes: {purpose: {equals: recruiting}}}, verdict: deny}\n"
+    )
+    settings = load_settings(
+        environ={},
+        data_dir=data,
+        classifier="keywords",
+        policy_path=policy,
+        upstreams=["stub=http://127.0.0.1:9/v1"],
+    )
+
+    def keyed(body: dict[str, Any], key: str, **headers: str) -> dict[str, Any]:
+        req = urllib.request.Request(
+            f"{url}/v1/check",
+            data=json.dumps(body).encode(),
+            headers={"content-type": "application/json", "authorization": f"Bearer {key}", **headers},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return {"status": resp.status, **json.loads(resp.read())}
+        except urllib.error.HTTPError as err:
+            return {"status": err.code, **json.loads(err.read())}
+
+    with serving(create_app(settings)) as url:
+        status, body, _ = call(f"{url}/v1/check", json.dumps({"text": "hello"}).encode())
+        assert status == 401 and body["error"]["code"] == "unauthorized"
+        # The key fixes purpose=logistics: neither the body nor a header can turn it into recruiting.
+        d = keyed(
+            {"text": "hello", "attributes": {"purpose": "recruiting"}},
+            key,
+            **{"x-redline-purpose": "recruiting"},
+        )
+        assert d["status"] == 200 and d["verdict"] == "allow"
+        # A key without fixed attributes lets the request's own purpose count: the rule does fire.
+        plain = json.loads(
+            CliRunner()
+            .invoke(
+                main,
+                [
+                    "--config",
+                    "/dev/null",
+                    "keys",
+                    "issue",
+                    "--tenant",
+                    "acme",
+                    "--app",
+                    "ops",
+                    "--json",
+                    "--database-url",
+                    db,
+                ],
+            )
+            .stdout
+        )["key"]
+        d = keyed({"text": "hello"}, plain, **{"x-redline-purpose": "recruiting"})
+        assert d["status"] == 200 and d["verdict"] == "deny" and d["rules"] == ["no-recruiting"]
+        assert keyed({"text": "hi"}, "rl-nope")["status"] == 401
+        assert keyed({"text": "hi"}, "sk-not-ours")["status"] == 401

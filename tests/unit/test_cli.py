@@ -29,7 +29,9 @@ def test_check_exit_codes_follow_verdicts() -> None:
 
 def test_check_review_exit_code_with_a_policy_that_reviews(tmp_path: Path) -> None:
     policy = tmp_path / "p.yaml"
-    policy.write_text("redline: 1\nname: p\ndefault_verdict: review\ncategories:\n  general: {threshold: 0}\n")
+    policy.write_text(
+        "redline: 1\nname: p\ndefault_verdict: review\ncategories:\n  general: {threshold: 0}\n"
+    )
     code, out, _ = run("check", "--classifier", "keywords", "--policy", str(policy), "hello")
     assert code == 10 and "REVIEW" in out
 
@@ -57,7 +59,13 @@ def test_check_file_reports_bad_lines_and_decides_the_rest(tmp_path: Path) -> No
     code, out, err = run("check", "--classifier", "keywords", "--file", str(prompts))
     assert code == 2
     lines = [json.loads(line) for line in out.splitlines()]
-    assert [l.get("verdict") or l["error"]["code"] for l in lines] == ["allow", "invalid_line", "deny", "invalid_line", "allow"]
+    assert [row.get("verdict") or row["error"]["code"] for row in lines] == [
+        "allow",
+        "invalid_line",
+        "deny",
+        "invalid_line",
+        "allow",
+    ]
     assert lines[1]["line"] == 2 and lines[3]["line"] == 4
     assert "line 2" in err and "line 4" in err and "Traceback" not in err
 
@@ -77,8 +85,10 @@ def test_validate_malformed_yaml_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_validate_unknown_category_reports_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("redline: 1\nname: p\ncategories:\n  general: {threshold: 0}\nrules:\n  - id: r\n    when: {category: nope}\n    verdict: deny\n")
-    code, out, err = run("policy", "validate", "--json", str(bad))
+    bad.write_text(
+        "redline: 1\nname: p\ncategories:\n  general: {threshold: 0}\nrules:\n  - id: r\n    when: {category: nope}\n    verdict: deny\n"
+    )
+    code, out, _ = run("policy", "validate", "--json", str(bad))
     assert code == 3
     issue = json.loads(out)["issues"][0]
     assert issue["code"] == "policy_unknown_category" and issue["line"] == 7
@@ -92,13 +102,14 @@ def test_validate_missing_file() -> None:
 def test_explain_lists_red_lines_first() -> None:
     code, out, _ = run("policy", "explain", str(default_policy_path()))
     assert code == 0
-    first_rule = next(l for l in out.splitlines() if l.startswith(("DENY", "REVIEW", "ALLOW")))
+    first_rule = next(line for line in out.splitlines() if line.startswith(("DENY", "REVIEW", "ALLOW")))
     assert first_rule.startswith("DENY   red-line.")
     assert out.index("REVIEW") > out.rindex("DENY ") and out.index("ALLOW") > out.rindex("REVIEW")
 
 
 def test_schema_validates_the_default_policy_and_rejects_a_typo() -> None:
     code, out, _ = run("policy", "schema")
+    assert code == 0
     schema = json.loads(out)
     data = yaml.safe_load(default_policy_path().read_text())
     jsonschema.validate(data, schema)
@@ -117,6 +128,8 @@ def test_policy_test_command_runs_the_cases() -> None:
 
 
 def test_policy_test_command_fails_on_a_failing_case(tmp_path: Path) -> None:
-    (tmp_path / "c.yaml").write_text("policy: default\ncases:\n  - name: wrong\n    facts: {text: hi}\n    want: {verdict: deny}\n")
+    (tmp_path / "c.yaml").write_text(
+        "policy: default\ncases:\n  - name: wrong\n    facts: {text: hi}\n    want: {verdict: deny}\n"
+    )
     code, out, _ = run("policy", "test", str(tmp_path))
     assert code == 1 and "FAIL" in out and "1 failed" in out

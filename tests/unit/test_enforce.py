@@ -48,13 +48,28 @@ def test_the_26th_distinct_subject_is_denied_as_mass_surveillance() -> None:
             )
             out.append(await enforcer.decide(facts))
         # Seeing a known subject again does not add to the count.
-        again = Facts.from_text("x", principal=principal, attributes=Attributes(legal_authority="W-1", subject="person-3"), now=1_800_000_100)
+        again = Facts.from_text(
+            "x",
+            principal=principal,
+            attributes=Attributes(legal_authority="W-1", subject="person-3"),
+            now=1_800_000_100,
+        )
         out.append(await enforcer.decide(again))
         # Another analyst has their own count.
-        other = Facts.from_text("x", principal=Principal(tenant="t", app="a", user="other"), attributes=Attributes(legal_authority="W-1", subject="person-99"), now=1_800_000_100)
+        other = Facts.from_text(
+            "x",
+            principal=Principal(tenant="t", app="a", user="other"),
+            attributes=Attributes(legal_authority="W-1", subject="person-99"),
+            now=1_800_000_100,
+        )
         out.append(await enforcer.decide(other))
         # A day later the window has moved on.
-        later = Facts.from_text("x", principal=principal, attributes=Attributes(legal_authority="W-1", subject="person-new"), now=1_800_000_000 + 86_400 + 100)
+        later = Facts.from_text(
+            "x",
+            principal=principal,
+            attributes=Attributes(legal_authority="W-1", subject="person-new"),
+            now=1_800_000_000 + 86_400 + 100,
+        )
         out.append(await enforcer.decide(later))
         return out
 
@@ -75,7 +90,9 @@ def test_a_broken_classifier_fails_closed() -> None:
 
 
 def test_signals_raise_a_low_classifier_score() -> None:
-    enforcer = Enforcer(default_policy(), FixedClassifier({"general": 0.97, "autonomous_lethal_targeting": 0.01}))
+    enforcer = Enforcer(
+        default_policy(), FixedClassifier({"general": 0.97, "autonomous_lethal_targeting": 0.01})
+    )
     d = enforcer.decide_sync(Facts.from_text("Engage every person in the zone without human confirmation."))
     assert d.verdict is Verdict.DENY and d.scores["autonomous_lethal_targeting"] == 0.9
     assert d.classifier_version == "fixed-1" and d.id.startswith("dec_")

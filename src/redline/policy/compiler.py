@@ -177,7 +177,11 @@ def compile_documents(base: LoadedDocument, overlays: Sequence[LoadedDocument] =
         counters=tuple(compiled_counters),
         tools_exact={k: v for k, v in tools.items() if not _is_glob(k)},
         # Most specific (longest) glob first, so file order never changes meaning.
-        tools_glob=tuple(sorted(((k.lower(), v) for k, v in tools.items() if _is_glob(k)), key=lambda kv: (-len(kv[0]), kv[0]))),
+        tools_glob=tuple(
+            sorted(
+                ((k.lower(), v) for k, v in tools.items() if _is_glob(k)), key=lambda kv: (-len(kv[0]), kv[0])
+            )
+        ),
         effects=frozenset(known_effects),
         vendor_denials={d.vendor.lower(): d.reason for d in denials},
         routes=tuple(
@@ -188,7 +192,9 @@ def compile_documents(base: LoadedDocument, overlays: Sequence[LoadedDocument] =
     )
 
 
-def _category_order(categories: dict[str, CategorySpec], rules: list[tuple[Rule, LoadedDocument, int]]) -> list[str]:
+def _category_order(
+    categories: dict[str, CategorySpec], rules: list[tuple[Rule, LoadedDocument, int]]
+) -> list[str]:
     """Most severe first: red lines, then by the most severe verdict any rule gives the
     category, then by name. Derived from meaning, never from the file's key order, so
     canonical bytes (which sort keys) and behaviour agree."""

@@ -19,7 +19,6 @@ from pydantic import ValidationError
 from ..errors import CompileIssue, PolicyCompileError, PolicyParseError
 from .document import PolicyDocument
 
-
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -42,6 +41,7 @@ def _load(text: str) -> tuple[yaml.Node | None, object]:
     finally:
         loader.dispose()
     return node, data
+
 
 Path_ = tuple[str | int, ...]
 

@@ -24,14 +24,16 @@ attrs_st = st.builds(
     subject=st.sampled_from([None, "a", "b"]),
 )
 facts_st = st.builds(
-    lambda stage, attrs, tools, text: Facts(
-        stage=stage,
-        attributes=attrs,
-        tool_calls=tuple(ToolCall(name=t) for t in tools) if stage is Stage.TOOL_CALL else (),
-        output=text if stage is Stage.OUTPUT else None,
-    ).model_copy(update={"messages": ()})
-    if stage is not Stage.INPUT
-    else Facts.from_text(text, attributes=attrs),
+    lambda stage, attrs, tools, text: (
+        Facts(
+            stage=stage,
+            attributes=attrs,
+            tool_calls=tuple(ToolCall(name=t) for t in tools) if stage is Stage.TOOL_CALL else (),
+            output=text if stage is Stage.OUTPUT else None,
+        ).model_copy(update={"messages": ()})
+        if stage is not Stage.INPUT
+        else Facts.from_text(text, attributes=attrs)
+    ),
     st.sampled_from(list(Stage)),
     attrs_st,
     st.lists(st.sampled_from(TOOL_NAMES), max_size=3),
@@ -42,7 +44,9 @@ counters_st = st.dictionaries(st.just("distinct_subjects"), st.integers(0, 60))
 
 @settings(max_examples=300, deadline=None)
 @given(facts_st, scores_st, st.booleans(), counters_st)
-def test_evaluation_is_deterministic(facts: Facts, scores: dict[str, float], uncertain: bool, counters: dict[str, int]) -> None:
+def test_evaluation_is_deterministic(
+    facts: Facts, scores: dict[str, float], uncertain: bool, counters: dict[str, int]
+) -> None:
     s = Scores(scores, uncertain=uncertain)
     first = DEFAULT.evaluate(facts, s, counters)
     again = compile_text(DEFAULT_TEXT).evaluate(facts, s, dict(counters))
@@ -56,7 +60,9 @@ deny_rule_st = st.fixed_dictionaries(
         "when": st.one_of(
             st.just({}),
             st.builds(lambda c: {"category": c}, st.sampled_from(CATEGORIES)),
-            st.builds(lambda p: {"attributes": {"purpose": {"equals": p}}}, st.sampled_from(["ops", "training"])),
+            st.builds(
+                lambda p: {"attributes": {"purpose": {"equals": p}}}, st.sampled_from(["ops", "training"])
+            ),
             st.builds(lambda s: {"stage": s}, st.sampled_from(["input", "output", "tool_call"])),
         ),
     }
@@ -65,7 +71,9 @@ deny_rule_st = st.fixed_dictionaries(
 
 @settings(max_examples=200, deadline=None)
 @given(facts_st, scores_st, st.booleans(), deny_rule_st)
-def test_adding_a_deny_rule_never_lowers_a_verdict(facts: Facts, scores: dict[str, float], uncertain: bool, rule: dict[str, object]) -> None:
+def test_adding_a_deny_rule_never_lowers_a_verdict(
+    facts: Facts, scores: dict[str, float], uncertain: bool, rule: dict[str, object]
+) -> None:
     data = yaml.safe_load(DEFAULT_TEXT)
     data["rules"].append(rule)
     stricter = compile_text(yaml.safe_dump(data))
@@ -90,7 +98,9 @@ overlay_st = st.fixed_dictionaries(
         "name": st.just("tenant"),
         "overlay": st.just(True),
         "categories": st.dictionaries(
-            st.sampled_from(CATEGORIES), st.builds(lambda t: {"threshold": t}, st.floats(0.0, 1.0, allow_nan=False)), max_size=3
+            st.sampled_from(CATEGORIES),
+            st.builds(lambda t: {"threshold": t}, st.floats(0.0, 1.0, allow_nan=False)),
+            max_size=3,
         ),
         "rules": st.lists(overlay_rule_st, max_size=1),
     }

@@ -12,7 +12,14 @@ from click.testing import CliRunner
 from redline.cli import main
 from redline.errors import SignatureError, SignatureMissingError
 from redline.policy import default_policy_path, read_file
-from redline.policy.signing import load_public_key, new_keypair, require_signers, sign, load_private_key, signature_path
+from redline.policy.signing import (
+    load_private_key,
+    load_public_key,
+    new_keypair,
+    require_signers,
+    sign,
+    signature_path,
+)
 from redline.services import load_deployment_policy
 from redline.settings import load_settings
 
@@ -131,13 +138,17 @@ def test_cli_keys_sign_verify(tmp_path: Path) -> None:
     for name in ("provider", "customer"):
         r = runner.invoke(main, ["keys", "new", name, "--out", str(keys)])
         assert r.exit_code == 0, r.output
-    r = runner.invoke(main, ["policy", "sign", str(policy), "--key", str(keys / "provider.key"), "--signer", "provider"])
+    r = runner.invoke(
+        main, ["policy", "sign", str(policy), "--key", str(keys / "provider.key"), "--signer", "provider"]
+    )
     assert r.exit_code == 0, r.output
     trust = ["--trust", f"provider={keys / 'provider.pub'}", "--trust", f"customer={keys / 'customer.pub'}"]
     r = runner.invoke(main, ["policy", "verify", str(policy), *trust, "--require", "provider,customer"])
     assert r.exit_code == 4
     assert "customer" in r.output and "missing" in r.output
-    r = runner.invoke(main, ["policy", "sign", str(policy), "--key", str(keys / "customer.key"), "--signer", "customer"])
+    r = runner.invoke(
+        main, ["policy", "sign", str(policy), "--key", str(keys / "customer.key"), "--signer", "customer"]
+    )
     r = runner.invoke(main, ["policy", "verify", str(policy), *trust, "--require", "provider,customer"])
     assert r.exit_code == 0, r.output
     assert "ok: signed by provider, customer" in r.output
