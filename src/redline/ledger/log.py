@@ -16,6 +16,7 @@ is a pure function of the leaves, so they agree.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -50,6 +51,7 @@ class Ledger:
         self.appender = GroupAppender(store, max_batch=max_batch, max_wait_ms=max_wait_ms)
         self._clock = clock
         self._tree = MerkleTree()
+        self._tree_lock = asyncio.Lock()  # one tree sync / checkpoint at a time
 
     @classmethod
     async def open(
@@ -123,7 +125,8 @@ class Ledger:
 
     async def tree(self) -> MerkleTree:
         """The in-memory tree, brought up to the store's size (for proofs)."""
-        await self._sync_tree()
+        async with self._tree_lock:
+            await self._sync_tree()
         return self._tree
 
     async def checkpoint(self) -> bytes:
@@ -132,6 +135,10 @@ class Ledger:
         Refuses (LedgerVerifyError) to sign if the entries no longer match the
         latest stored checkpoint, so the log never signs a fork of itself.
         """
+        async with self._tree_lock:
+            return await self._checkpoint_locked()
+
+    async def _checkpoint_locked(self) -> bytes:
         size = await self._sync_tree()
         latest = await self.store.latest_checkpoint()
         if latest is not None and latest.size <= size and self._tree.root(latest.size) != latest.root:

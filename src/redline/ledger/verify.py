@@ -29,6 +29,7 @@ checkpoints often to keep the window small.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -41,7 +42,7 @@ from redline.ledger.checkpoint import ForkError, ForkEvidence, open_checkpoint
 from redline.ledger.entry import decode_entry
 from redline.ledger.merkle import CompactRange, leaf_hash
 from redline.ledger.note import NoteError, Verifier, open_note, parse_note
-from redline.store.base import Checkpoint, Store
+from redline.store.base import Checkpoint, Store, StoredLeaf
 
 
 @dataclass
@@ -125,32 +126,47 @@ async def verify_store(
             verified_upto = at_size
 
     await settle(0)
+    next_size = pending[pi][0] if pi < len(pending) else -1
     pos = 0
-    while pos < size:
-        end = min(pos + batch, size)
-        rows = await store.read_leaves(pos, end)
-        for leaf in rows:
-            if leaf.index != cr.size:
-                raise _fail(f"entry {cr.size} is missing", cr.size, "missing_entry")
-            h = leaf_hash(leaf.entry)
-            if h != leaf.leaf_hash:
-                raise _fail(
-                    f"entry {leaf.index} does not match its stored leaf hash",
-                    leaf.index,
-                    "leaf_hash_mismatch",
-                )
-            if check_entries:
-                try:
-                    kinds[decode_entry(leaf.entry)["kind"]] += 1
-                except LedgerVerifyError as exc:
+    # Read the next page while this one is hashed: SQLite/asyncpg do their I/O outside the GIL.
+    ahead: asyncio.Future[list[StoredLeaf]] | None = None
+    if size:
+        ahead = asyncio.ensure_future(store.read_leaves(0, min(batch, size)))
+    try:
+        while pos < size:
+            end = min(pos + batch, size)
+            assert ahead is not None
+            rows = await ahead
+            ahead = (
+                asyncio.ensure_future(store.read_leaves(end, min(end + batch, size))) if end < size else None
+            )
+            for leaf in rows:
+                if leaf.index != cr.size:
+                    raise _fail(f"entry {cr.size} is missing", cr.size, "missing_entry")
+                h = leaf_hash(leaf.entry)
+                if h != leaf.leaf_hash:
                     raise _fail(
-                        f"entry {leaf.index}: {exc.message}", leaf.index, exc.details["reason"]
-                    ) from exc
-            cr.append(h)
-            await settle(cr.size)
-        if cr.size != end:
-            raise _fail(f"entry {cr.size} is missing", cr.size, "missing_entry")
-        pos = end
+                        f"entry {leaf.index} does not match its stored leaf hash",
+                        leaf.index,
+                        "leaf_hash_mismatch",
+                    )
+                if check_entries:
+                    try:
+                        kinds[decode_entry(leaf.entry)["kind"]] += 1
+                    except LedgerVerifyError as exc:
+                        raise _fail(
+                            f"entry {leaf.index}: {exc.message}", leaf.index, exc.details["reason"]
+                        ) from exc
+                cr.append(h)
+                if cr.size == next_size:
+                    await settle(cr.size)
+                    next_size = pending[pi][0] if pi < len(pending) else -1
+            if cr.size != end:
+                raise _fail(f"entry {cr.size} is missing", cr.size, "missing_entry")
+            pos = end
+    finally:
+        if ahead is not None and not ahead.done():
+            ahead.cancel()
     extra = await store.read_leaves(size, size + 1_000_000_000)
     if extra:
         raise _fail(

@@ -215,3 +215,21 @@ def test_canonical_json_is_the_stdlib_definition() -> None:
         assert canonical_json(obj) == std(obj)
     with pytest.raises(ValueError):
         canonical_json({"a": [1, {"b": float("inf")}]})
+
+
+async def test_checkpoints_taken_during_appends_all_verify(ledger: Ledger, store: Store) -> None:
+    from redline.ledger.verify import verify_store
+
+    async def writer(w: int) -> None:
+        for i in range(30):
+            await ledger.record_decision(facts(f"w{w} {i}"), decision())
+
+    async def checkpointer() -> None:
+        for _ in range(6):
+            await ledger.checkpoint()
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(writer(w) for w in range(8)), checkpointer(), checkpointer())
+    await ledger.checkpoint()
+    report = await verify_store(store, ledger.keys.verifier())
+    assert report.size == 241 and report.latest_checkpoint == 241 and report.checkpoints >= 2
