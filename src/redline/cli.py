@@ -42,6 +42,7 @@ _PLUGGED: dict[str, dict[str, tuple[str, str]]] = {
         "witness": ("redline.ledger.commands", "witness"),
         "report": ("redline.gateway.commands", "report"),
         "users": ("redline.oversight.commands", "users"),
+        "db": ("redline.store.commands", "db"),
     },
     "keys": {
         "issue": ("redline.gateway.commands", "keys_issue"),
