@@ -250,6 +250,7 @@ def main() -> None:
         litellm = None
         if not a.no_litellm and Path(a.litellm).exists():
             lp = free_port()
+            master = "sk-bench-" + os.urandom(16).hex()
             cfg = tmp / "litellm.yaml"
             cfg.write_text(
                 "model_list:\n"
@@ -264,6 +265,9 @@ def main() -> None:
                 "LITELLM_LOCAL_MODEL_COST_MAP": "True",
                 "LITELLM_LOG": "ERROR",
                 "LITELLM_TELEMETRY_DISABLED": "true",
+                # LiteLLM refuses to start unauthenticated; a master key (no DB) is its cheapest auth,
+                # comparable to redline's cached API-key check.
+                "LITELLM_MASTER_KEY": master,
             }
             litellm = spawn(
                 "1",
@@ -273,7 +277,7 @@ def main() -> None:
             )
             procs.append(litellm)
             wait_port(lp, 240, litellm)
-            targets["litellm"] = (f"http://127.0.0.1:{lp}/v1/chat/completions", "none")
+            targets["litellm"] = (f"http://127.0.0.1:{lp}/v1/chat/completions", master)
 
         # Which classifier did redline load? Ask it through the decision API.
         async def probe() -> str:
@@ -281,7 +285,10 @@ def main() -> None:
                 aiohttp.ClientSession() as s,
                 s.post(f"http://127.0.0.1:{rp}/v1/check", json={"text": PROMPT}) as r,
             ):
-                return str((await r.json()).get("classifier_version"))
+                data = await r.json()
+                return str(
+                    data.get("classifier_version") or f"{a.classifier} (not reported: HTTP {r.status})"
+                )
 
         clf = asyncio.run(probe())
         results: dict[str, dict[str, list[dict[str, Any]]]] = {}

@@ -135,3 +135,14 @@ def test_keys_and_report_commands(tmp_path: Path) -> None:
     ]
     text = runner.invoke(report, ["providers", "--days", "100000", "--database-url", url]).output
     assert "oldvendor" in text and "acme/ops: 3" in text
+
+
+def test_json_log_line_carries_decision_ids() -> None:
+    import logging
+
+    from redline.gateway.logs import JsonFormatter
+
+    record = logging.LogRecord("redline.gateway", logging.INFO, __file__, 1, "request", None, None)
+    record.redline = {"decision_ids": ["dec_1", "dec_2"], "status": 200}
+    line = json.loads(JsonFormatter().format(record))
+    assert line["msg"] == "request" and line["decision_ids"] == ["dec_1", "dec_2"] and line["status"] == 200
