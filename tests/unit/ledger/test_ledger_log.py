@@ -233,3 +233,17 @@ async def test_checkpoints_taken_during_appends_all_verify(ledger: Ledger, store
     await ledger.checkpoint()
     report = await verify_store(store, ledger.keys.verifier())
     assert report.size == 241 and report.latest_checkpoint == 241 and report.checkpoints >= 2
+
+
+async def test_periodic_checkpointer_signs_as_the_log_grows(ledger: Ledger, store: Store) -> None:
+    task = asyncio.create_task(ledger.checkpoint_every(0.005))
+    try:
+        await ledger.record_decision(facts(), decision())
+        for _ in range(2000):
+            latest = await store.latest_checkpoint()
+            if latest is not None and latest.size == 2:
+                break
+            await asyncio.sleep(0.005)
+        assert latest is not None and latest.size == 2
+    finally:
+        task.cancel()
