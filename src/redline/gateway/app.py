@@ -25,14 +25,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from ..decision import Decision
+from ..decision import Decision, Verdict
 from ..errors import AuthError, BodyTooLargeError, InputError, NotFoundError, RedlineError
 from ..facts import Attributes, Facts, Principal, Stage, Target, ToolCall
 from ..metrics import Metrics
 from ..store import Store
 from .config import GatewayConfig
 from .enforcement import EnforcerLike, Guard, HoldsLike
-from .failures import Failure, failure_from_error
+from .failures import Failure, GatewayBlocked, failure_from_error
 from .headers import api_key_from, request_attributes
 from .keys import Identity, KeyResolver
 from .openai_wire import ChatRequest, completion_outputs
@@ -177,8 +177,10 @@ class Gateway:
             )
             log_extra.update(tenant=ident.principal.tenant, app=ident.principal.app, model=req.model)
             context = {"wire": wire.name, "request": req.body}
-            decision = await self.guard.check(facts, **context)
+            decision = await self.guard.decide(facts)
             decision_ids.append(decision.id)
+            if decision.verdict is Verdict.DENY:
+                raise GatewayBlocked(decision)
             send = req.body
             if decision.route is not None:
                 upstream = self._upstream(decision.route.model, decision.route.vendor)
@@ -190,6 +192,8 @@ class Gateway:
             log_extra["upstream"] = upstream.config.name
             p = facts.principal
             self.usage.record(p.tenant, p.app, upstream.config.vendor, str(send["model"]), facts.now)
+            if decision.verdict is Verdict.REVIEW:
+                await self._hold_answer(wire, req, upstream, send, facts, decision, decision_ids)
             if req.stream:
                 return await self._stream(wire, req, upstream, send, facts, decision, t0, log_extra, context)
             reply = await upstream.complete(send)
@@ -216,6 +220,51 @@ class Gateway:
             if not (stream and status == 200):
                 total = time.perf_counter() - t0
                 self._observe(wire, False, total, upstream_s, log_extra, status, decision_ids)
+
+    async def _hold_answer(
+        self,
+        wire: Wire,
+        req: ChatRequest,
+        upstream: Upstream,
+        send: dict[str, Any],
+        facts: Facts,
+        decision: Decision,
+        decision_ids: list[str],
+    ) -> None:
+        """Answer a reviewed request now, check the answer, and hold it; always raises.
+
+        The model's answer is generated (never streamed) before anyone approves, so
+        reviewers see exactly the output that approval releases; the client gets
+        ``review_required`` with the hold's id and status URL. The answer and any
+        tool calls in it are decided too: a deny ends the request, a review is
+        folded into the hold (the stricter approvals apply).
+        """
+        send = {k: v for k, v in send.items() if k not in ("stream", "stream_options")}
+        reply = await upstream.complete(send)
+        if reply.status >= 400 or not isinstance(reply.data, dict):
+            raise _Answered(upstream_failure(reply, upstream.config.name))
+        outputs = completion_outputs(reply.data)
+        text = "\n\n".join(o.text for o in outputs if o.text)
+        held = facts.model_copy(update={"stage": Stage.OUTPUT, "output": text})
+        checks = [held] + [
+            facts.model_copy(update={"stage": Stage.TOOL_CALL, "tool_calls": (c,)})
+            for o in outputs
+            for c in o.tool_calls
+        ]
+        strictest = decision
+        for f in checks:
+            d = await self.guard.decide(f)
+            decision_ids.append(d.id)
+            if d.verdict is Verdict.DENY:
+                raise GatewayBlocked(d)
+            if d.verdict is Verdict.REVIEW and d.approvals and strictest.approvals:
+                if d.approvals.count > strictest.approvals.count:
+                    strictest = strictest.model_copy(update={"approvals": d.approvals})
+        response = orjson.loads(wire.render(reply, req.model))
+        hold = await self.guard.hold(
+            held, strictest, request=send, wire=wire.name, payload={"response": response}
+        )
+        raise GatewayBlocked(decision, hold)
 
     def _observe(
         self,

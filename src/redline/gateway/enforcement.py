@@ -52,15 +52,24 @@ class Guard:
         self._holds = holds
         self._observer = observer
 
-    async def check(self, facts: Facts, **context: Any) -> Decision:
+    async def decide(self, facts: Facts) -> Decision:
+        """The decision, observed, without acting on it."""
         decision = await self._enforcer.decide(facts)
         if self._observer is not None:
             self._observer.observe_decision(decision)
+        return decision
+
+    async def hold(self, facts: Facts, decision: Decision, **context: Any) -> dict[str, Any] | None:
+        """A durable hold for a ``review`` decision, or None when no oversight service is configured."""
+        if self._holds is None:
+            return None
+        return dict(await self._holds.hold(facts, decision, **context))
+
+    async def check(self, facts: Facts, **context: Any) -> Decision:
+        decision = await self.decide(facts)
         if decision.verdict is Verdict.ALLOW:
             return decision
-        hold: dict[str, Any] | None = None
-        if decision.verdict is Verdict.REVIEW and self._holds is not None:
-            hold = dict(await self._holds.hold(facts, decision, **context))
+        hold = await self.hold(facts, decision, **context) if decision.verdict is Verdict.REVIEW else None
         raise GatewayBlocked(decision, hold)
 
     async def check_output(self, facts: Facts, text: str, **context: Any) -> Decision:

@@ -565,7 +565,12 @@ class Oversight:
     async def _released_value(self, view: HeldView, now: float) -> dict[str, Any]:
         stage = view.payload.get("stage")
         if stage == "output":
-            return {"output": view.payload.get("output")}
+            value: dict[str, Any] = {"output": view.payload.get("output")}
+            # The gateway keeps the answer in its wire's format too, so a client can use it as is.
+            response = (view.payload.get("extra") or {}).get("response")
+            if response is not None:
+                value["response"] = response
+            return value
         if stage == "tool_call":
             items = []
             ttl = self.authorization_ttl_s
