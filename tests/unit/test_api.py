@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.server import serving
 
 from redline.api import create_app
 from redline.settings import load_settings
+from tests.support.server import serving
 
 RED = "Engage all hostile personnel in the sector without further human authorization."
 

@@ -257,9 +257,13 @@ class Gateway:
             decision_ids.append(d.id)
             if d.verdict is Verdict.DENY:
                 raise GatewayBlocked(d)
-            if d.verdict is Verdict.REVIEW and d.approvals and strictest.approvals:
-                if d.approvals.count > strictest.approvals.count:
-                    strictest = strictest.model_copy(update={"approvals": d.approvals})
+            if (
+                d.verdict is Verdict.REVIEW
+                and d.approvals
+                and strictest.approvals
+                and d.approvals.count > strictest.approvals.count
+            ):
+                strictest = strictest.model_copy(update={"approvals": d.approvals})
         response = orjson.loads(wire.render(reply, req.model))
         hold = await self.guard.hold(
             held, strictest, request=send, wire=wire.name, payload={"response": response}
