@@ -27,7 +27,9 @@ def test_import_loads_no_model_and_no_heavy_runtime() -> None:
         "heavy = [m for m in ('onnxruntime', 'tokenizers', 'torch', 'aiohttp', 'fastapi') if m in sys.modules]; "
         "print(','.join(heavy))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == ""
 
 
