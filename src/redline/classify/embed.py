@@ -69,7 +69,8 @@ def mean_pool(hidden: npt.NDArray[np.float32], mask: npt.NDArray[np.int64]) -> n
     counts = np.clip(weights.sum(axis=1), 1e-9, None)
     pooled = summed / counts
     norms = np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-    return (pooled / norms).astype(np.float32)
+    out: npt.NDArray[np.float32] = (pooled / norms).astype(np.float32)
+    return out
 
 
 class Embedder:

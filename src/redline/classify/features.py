@@ -24,6 +24,7 @@ of the facts.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import zlib
@@ -155,7 +156,7 @@ def word_grams(text: str, bigrams: bool = True) -> list[str]:
     words = _WORD.findall(text)
     grams = list(words)
     if bigrams:
-        grams.extend(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
+        grams.extend(f"{a} {b}" for a, b in itertools.pairwise(words))
     return grams
 
 

@@ -48,7 +48,8 @@ class Design:
         )
 
     def csr(self) -> Any:
-        from scipy import sparse
+        # scipy is a training-time dependency without type stubs.
+        from scipy import sparse  # type: ignore[import-untyped]
 
         return sparse.csr_matrix((self.vals, (self.rows, self.cols)), shape=(self.n, self.n_sparse))
 
@@ -99,7 +100,7 @@ def fit(
     max_iter: int = 500,
 ) -> Weights:
     """Minimise weighted mean cross-entropy + L2 penalties; zero start, L-BFGS-B."""
-    from scipy.optimize import minimize
+    from scipy.optimize import minimize  # type: ignore[import-untyped]
 
     d, h, n = design.dense.shape[1], design.n_sparse, design.n
     x_sparse = design.csr()

@@ -25,52 +25,57 @@ UNKNOWN = "unknown"
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Short, high-frequency function words. A word may appear in several lists: it
 # then counts for each, and the distinctive words decide.
 _STOPWORDS: dict[str, frozenset[str]] = {
-    "en": frozenset(
+    "en": _words(
         "the a an and or of to in on for with is are was were be been this that these those it its "
         "from by at as not no but if then than so do does did have has had will would can could should "
         "i you he she we they me my your our their them his her what which who whom how why where when "
-        "all any each every some there here about into over after before please".split()
+        "all any each every some there here about into over after before please"
     ),
-    "es": frozenset(
+    "es": _words(
         "el la los las un una unos unas y o de del en con por para es son fue ser está están esta este "
         "esto estos estas que qué como cómo cuando dónde donde pero si no sí su sus al lo le les se nos "
-        "mi mis tu tus muy más también todos todas cada hay sobre entre sin hasta desde porque ya".split()
+        "mi mis tu tus muy más también todos todas cada hay sobre entre sin hasta desde porque ya"
     ),
-    "fr": frozenset(
+    "fr": _words(
         "le la les un une des et ou de du en dans avec pour par sur est sont été être ce cette ces cet "
         "que qui quoi comment quand où mais si ne pas plus son sa ses leur leurs nous vous ils elles je "
-        "il elle au aux très aussi tous toutes chaque il y a entre sans depuis parce déjà moi toi".split()
+        "il elle au aux très aussi tous toutes chaque il y a entre sans depuis parce déjà moi toi"
     ),
-    "de": frozenset(
+    "de": _words(
         "der die das den dem des ein eine einen einem einer und oder von zu im in mit für auf ist sind "
         "war waren sein dieser diese dieses was wer wie wann wo warum aber wenn nicht kein keine sich "
         "wir ihr sie ich du er es auch sehr alle jede jeden jeder gibt über zwischen ohne bis seit weil "
-        "schon mich dich uns nach bei aus".split()
+        "schon mich dich uns nach bei aus"
     ),
-    "pt": frozenset(
+    "pt": _words(
         "o a os as um uma uns umas e ou de do da dos das em no na nos nas com por para pelo pela é são "
         "foi ser está estão este esta isto esse essa que como quando onde mas se não sim seu sua seus "
         "suas ao lhe muito mais também todos todas cada há sobre entre sem até desde porque já você "
-        "vocês eu ele ela eles elas".split()
+        "vocês eu ele ela eles elas"
     ),
 }
 # Languages we do not support, listed only so that they are not mistaken for one we do.
 _OTHER_STOPWORDS: dict[str, frozenset[str]] = {
-    "it": frozenset(
+    "it": _words(
         "il lo gli della delle dei degli che di è sono con per una un non come anche questo questa "
-        "quello nella nel sul alla tutti perché però molto".split()
+        "quello nella nel sul alla tutti perché però molto"
     ),
-    "nl": frozenset(
+    "nl": _words(
         "de het een en van in is op te dat die voor met zijn niet aan er maar ook als bij nog wat "
-        "worden wordt deze naar hoe waar".split()
+        "worden wordt deze naar hoe waar"
     ),
-    "pl": frozenset("i w z na nie się to jest że do jak ale co tak od po czy jego jej być przez dla".split()),
-    "tr": frozenset("ve bir bu da de için ile ne çok gibi daha ama var mi mı olan kadar".split()),
-    "sv": frozenset("och att det som en på är av för med till den har inte om ett var jag".split()),
-    "id": frozenset("dan yang di ini itu dengan untuk tidak dari dalam akan pada juga saya ada".split()),
+    "pl": _words("i w z na nie się to jest że do jak ale co tak od po czy jego jej być przez dla"),
+    "tr": _words("ve bir bu da de için ile ne çok gibi daha ama var mi mı olan kadar"),
+    "sv": _words("och att det som en på är av för med till den har inte om ett var jag"),
+    "id": _words("dan yang di ini itu dengan untuk tidak dari dalam akan pada juga saya ada"),
 }
 # Letters that (nearly) only one supported Latin language uses.
 _MARKS: dict[str, str] = {
@@ -122,7 +127,7 @@ def identify(text: str) -> str:
     if not counts:
         return "en"
     total = sum(counts.values())
-    script, top = max(counts.items(), key=lambda kv: kv[1])
+    script, _ = max(counts.items(), key=lambda kv: kv[1])
     if counts.get("kana", 0) > 0:
         return UNKNOWN  # Japanese mixes kana with Han; we do not read it.
     # A few foreign letters (homoglyph tricks, a quoted name) do not change the script.

@@ -64,11 +64,16 @@ class ReferenceBert:
             ctx = (att @ vh).transpose(1, 0, 2).reshape(n, -1)
             a = self._dense(ctx, f"{p}.attention.output.dense")
             x = _layer_norm(
-                a + x, w[f"{p}.attention.output.LayerNorm.weight"], w[f"{p}.attention.output.LayerNorm.bias"], self.eps
+                a + x,
+                w[f"{p}.attention.output.LayerNorm.weight"],
+                w[f"{p}.attention.output.LayerNorm.bias"],
+                self.eps,
             )
             h = _gelu(self._dense(x, f"{p}.intermediate.dense"))
             o = self._dense(h, f"{p}.output.dense")
-            x = _layer_norm(o + x, w[f"{p}.output.LayerNorm.weight"], w[f"{p}.output.LayerNorm.bias"], self.eps)
+            x = _layer_norm(
+                o + x, w[f"{p}.output.LayerNorm.weight"], w[f"{p}.output.LayerNorm.bias"], self.eps
+            )
         return x.astype(np.float32)
 
     def embed(self, ids: list[int]) -> Array:

@@ -1,0 +1,214 @@
+"""``train``: rebuild the classifier artifact from a corpus, deterministically.
+
+Steps: read the corpus rows (``split: train`` only, when rows carry a split),
+compute features with the run-time code (``features``, ``embed``), fit the head
+on K pair-grouped folds to get out-of-fold logits, fit the softmax temperature
+on those (cross-validation on the training rows only — nothing is fitted or
+tuned on dev), then fit the head on all training rows and write the artifact.
+
+Same corpus bytes + same seed + same machine → byte-identical artifact: folds
+come from a hash of (seed, pair), the optimiser starts from zero and has no
+randomness, and the artifact format holds no timestamps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import UsageError
+from .artifact import FILENAME, dumps, version_of
+from .base import CATEGORIES
+from .embed import Embedder, onnx_path
+from .features import FeatureConfig, Reading, hashed_features, normalizer
+from .head import Design, Weights, fit, fit_temperature, logits, softmax
+from .trained import embed_readings
+
+CONTEXT_TURNS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    """Hyper-parameters; chosen by pair-grouped cross-validation on the training split."""
+
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    # Grouped CV on the training split (T near 1, best NLL) preferred light penalties.
+    l2_dense: float = 1e-5
+    l2_sparse: float = 3e-5
+    folds: int = 5
+    max_iter: int = 500
+    class_balance: float = 0.5  # sample weight ∝ (1 / class frequency) ** class_balance
+    min_confidence: float = 0.5
+    min_confidence_other: float = 0.85
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    reading: Reading
+    category: str
+    pair: str
+    lang: str = "en"
+    tags: tuple[str, ...] = ()
+
+
+def reading_of(row: dict[str, Any]) -> Reading:
+    """The reading of a corpus/eval row, the same way ``read_facts`` reads input facts."""
+    context = row.get("context") or []
+    before = [str(t.get("content", "")) for t in context if t.get("role") != "system"][-CONTEXT_TURNS:]
+    return Reading(str(row["text"]), "\n".join(before))
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path}:{number}: not JSON ({exc.msg})") from exc
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise UsageError(f"{path}:{number}: a row needs a string 'text'")
+        if row.get("category") not in CATEGORIES:
+            raise UsageError(f"{path}:{number}: unknown category {row.get('category')!r}")
+        rows.append(row)
+    return rows
+
+
+def examples_of(rows: Sequence[dict[str, Any]]) -> list[Example]:
+    return [
+        Example(
+            reading_of(r),
+            str(r["category"]),
+            str(r.get("pair") or f"row-{i}"),
+            str(r.get("lang", "en")),
+            tuple(r.get("tags") or ()),
+        )
+        for i, r in enumerate(rows)
+        if r.get("split", "train") == "train"
+    ]
+
+
+def build_design(examples: Sequence[Example], config: FeatureConfig, embedder: Embedder) -> Design:
+    """The design matrix of ``examples``, computed with the run-time feature code."""
+    readings = [e.reading for e in examples]
+    dense = embed_readings(embedder, readings).astype(np.float64)
+    norm = normalizer(config.normalizer)
+    rows: list[npt.NDArray[np.int32]] = []
+    cols: list[npt.NDArray[np.int32]] = []
+    vals: list[npt.NDArray[np.float32]] = []
+    for i, reading in enumerate(readings):
+        c, v = hashed_features(reading, config, norm)
+        rows.append(np.full(len(c), i, dtype=np.int32))
+        cols.append(c)
+        vals.append(v)
+    return Design(
+        dense,
+        np.concatenate(rows),
+        np.concatenate(cols),
+        np.concatenate(vals).astype(np.float64),
+        config.size,
+    )
+
+
+def folds_of(pairs: Sequence[str], k: int, seed: int) -> npt.NDArray[np.int64]:
+    """Fold of each row from a hash of (seed, pair): a pair never straddles folds."""
+    return np.array(
+        [int(hashlib.sha256(f"{seed}:{p}".encode()).hexdigest(), 16) % k for p in pairs], dtype=np.int64
+    )
+
+
+def sample_weights(y: npt.NDArray[np.int64], k: int, power: float) -> npt.NDArray[np.float64]:
+    counts = np.bincount(y, minlength=k).astype(np.float64)
+    per_class = (counts.sum() / np.maximum(counts, 1.0)) ** power
+    w = per_class[y]
+    return np.asarray(w / w.mean(), dtype=np.float64)
+
+
+def fit_head(design: Design, y: npt.NDArray[np.int64], config: TrainConfig) -> Weights:
+    k = len(CATEGORIES)
+    return fit(
+        design,
+        y,
+        k,
+        sample_weight=sample_weights(y, k, config.class_balance),
+        l2_dense=config.l2_dense,
+        l2_sparse=config.l2_sparse,
+        max_iter=config.max_iter,
+    )
+
+
+def out_of_fold_logits(
+    design: Design, y: npt.NDArray[np.int64], folds: npt.NDArray[np.int64], config: TrainConfig
+) -> npt.NDArray[np.float64]:
+    z = np.zeros((design.n, len(CATEGORIES)))
+    for f in range(config.folds):
+        held = folds == f
+        w = fit_head(design.subset(~held), y[~held], config)
+        z[held] = logits(design.subset(held), w)
+    return z
+
+
+def train(
+    corpus_path: Path, out_dir: Path, seed: int = 0, config: TrainConfig | None = None
+) -> tuple[Path, dict[str, Any]]:
+    """Train on ``corpus_path`` and write ``out_dir/use-classifier.bin``; returns (path, meta)."""
+    config = config or TrainConfig()
+    corpus_bytes = Path(corpus_path).read_bytes()
+    examples = examples_of(read_rows(Path(corpus_path)))
+    if len({e.category for e in examples}) < 2:
+        raise UsageError(f"{corpus_path}: need training rows of at least two categories")
+    index = {c: i for i, c in enumerate(CATEGORIES)}
+    y = np.array([index[e.category] for e in examples], dtype=np.int64)
+    embedder = Embedder()
+    design = build_design(examples, config.features, embedder)
+    folds = folds_of([e.pair for e in examples], config.folds, seed)
+    oof = out_of_fold_logits(design, y, folds, config)
+    temperature = fit_temperature(oof, y)
+    probs = softmax(oof / temperature)
+    weights = fit_head(design, y, config)
+    _, onnx_sha = onnx_path()
+    meta: dict[str, Any] = {
+        "categories": list(CATEGORIES),
+        "features": config.features.as_dict(),
+        "temperature": round(temperature, 6),
+        "min_confidence": config.min_confidence,
+        "min_confidence_other": config.min_confidence_other,
+        "embedding": {
+            "model": "all-MiniLM-L6-v2-onnx-int8",
+            "sha256": onnx_sha,
+            "context_turns": CONTEXT_TURNS,
+        },
+        "training": {
+            "corpus_sha256": hashlib.sha256(corpus_bytes).hexdigest(),
+            "rows": len(examples),
+            "seed": seed,
+            "l2_dense": config.l2_dense,
+            "l2_sparse": config.l2_sparse,
+            "class_balance": config.class_balance,
+            "folds": config.folds,
+            "cv_accuracy": round(float((probs.argmax(axis=1) == y).mean()), 4),
+            "cv_nll": round(float(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, None)).mean()), 4),
+        },
+    }
+    data = dumps(
+        meta,
+        {"w_dense": weights.dense, "w_sparse": weights.sparse, "bias": weights.bias},
+    )
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / FILENAME
+    path.write_bytes(data)
+    meta["version"] = version_of(data)
+    return path, meta

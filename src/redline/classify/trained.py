@@ -1,0 +1,136 @@
+"""``TrainedClassifier``: the use classifier behind the ``Classifier`` protocol.
+
+It reads facts as (latest text, conversation) — see ``features`` — embeds them
+with all-MiniLM-L6-v2 (``embed``), adds hashed character and word n-grams, and
+applies the trained head from the artifact (``artifact``), with the temperature
+fitted at training time, to give calibrated per-category probabilities.
+
+What callers may rely on:
+
+* Constructing a ``TrainedClassifier`` does no I/O. The artifact, tokenizer and
+  ONNX session load on first use (or on :meth:`TrainedClassifier.load`), once.
+* ``version`` is ``use-clf-<sha256[:12]>`` of the artifact file; reading it
+  loads the artifact (not the embedding model).
+* ``classify`` / ``classify_many`` return :class:`Scores` with a probability for
+  every category (they sum to 1), the detected language, and ``uncertain`` set
+  when the top probability is below the artifact's confidence floor (a higher
+  floor for non-English text, which the English embedding model reads less
+  well), when the language is not one the model was trained on, or when the
+  text is too short or too symbol-heavy to read.
+* Any failure to load or run the model raises ``ClassifierError``; the
+  enforcement pipeline turns that into its fail-closed signal.
+* Instances are safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from ..facts import Facts
+from .artifact import FILENAME, Artifact, default_path, load
+from .base import CATEGORIES, Scores
+from .embed import DIM, Embedder
+from .features import FeatureConfig, Reading, hashed_features, normalizer, read_facts, readable
+from .head import logits_one, softmax
+from .langid import UNKNOWN, identify
+
+F32 = npt.NDArray[np.float32]
+
+
+def embed_readings(embedder: Embedder, readings: Sequence[Reading]) -> F32:
+    """Dense features ``(n, 768)``: latest-text and conversation embeddings.
+
+    Conversations equal to their latest text (no context) are not embedded twice.
+    """
+    latest = embedder.embed([r.latest for r in readings])
+    conv = latest.copy()
+    with_ctx = [i for i, r in enumerate(readings) if r.context]
+    if with_ctx:
+        conv[with_ctx] = embedder.embed([readings[i].conversation for i in with_ctx])
+    return np.hstack([latest, conv])
+
+
+class TrainedClassifier:
+    """Calibrated use classifier: embeddings + hashed n-grams + a linear head."""
+
+    def __init__(self, artifact_path: Path | None = None, *, threads: int = 1) -> None:
+        path = Path(artifact_path) if artifact_path is not None else default_path()
+        # A directory means the artifact file inside it (what ``redline train --out`` writes).
+        self.artifact_path = path / FILENAME if path.is_dir() else path
+        self.embedder = Embedder(threads=threads)
+        self._lock = threading.Lock()
+        self._artifact: Artifact | None = None
+        self._norm: Callable[[str], str] | None = None
+
+    # -- loading -------------------------------------------------------------------
+    def _load_artifact(self) -> Artifact:
+        if self._artifact is None:
+            with self._lock:
+                if self._artifact is None:
+                    artifact = load(self.artifact_path)
+                    self._norm = normalizer(str(artifact.meta["features"]["normalizer"]))
+                    self._artifact = artifact
+        return self._artifact
+
+    def load(self) -> None:
+        """Load the artifact and the embedding model now rather than on first use."""
+        self._load_artifact()
+        self.embedder.load()
+
+    @property
+    def version(self) -> str:
+        return self._load_artifact().version
+
+    # -- classification ------------------------------------------------------------
+    def classify(self, facts: Facts) -> Scores:
+        return self.classify_many([facts])[0]
+
+    def classify_many(self, batch: Sequence[Facts]) -> list[Scores]:
+        return self.classify_readings([read_facts(f) for f in batch])
+
+    def classify_readings(self, readings: Sequence[Reading]) -> list[Scores]:
+        """Scores for readings (the path ``train`` and ``eval`` share with run time)."""
+        if not readings:
+            return []
+        artifact = self._load_artifact()
+        dense = embed_readings(self.embedder, readings)
+        return [self._score(artifact, dense[i], r) for i, r in enumerate(readings)]
+
+    def _score(self, artifact: Artifact, dense: F32, reading: Reading) -> Scores:
+        meta = artifact.meta
+        config = FeatureConfig.from_dict(meta["features"])
+        assert self._norm is not None
+        cols, vals = hashed_features(reading, config, self._norm)
+        a = artifact.arrays
+        z = logits_one(dense, cols, vals, a["w_dense"], a["w_sparse"], a["bias"])
+        probs = softmax(z.astype(np.float64) / float(meta["temperature"]))
+        categories = {name: round(float(p), 6) for name, p in zip(meta["categories"], probs, strict=True)}
+        language = identify(reading.latest)
+        floor = float(meta["min_confidence"] if language == "en" else meta["min_confidence_other"])
+        uncertain = (
+            float(probs.max()) < floor
+            or language == UNKNOWN
+            or not readable(reading.latest if not reading.context else reading.conversation)
+        )
+        return Scores(
+            categories=categories,
+            uncertain=uncertain,
+            language=language,
+            classifier_version=artifact.version,
+        )
+
+
+def check_categories(names: Sequence[str]) -> None:
+    """The artifact's categories must be the taxonomy's (in any order)."""
+    from ..errors import ClassifierError
+
+    if sorted(names) != sorted(CATEGORIES):
+        raise ClassifierError("the classifier artifact was trained on another taxonomy; rebuild it")
+
+
+__all__ = ["DIM", "TrainedClassifier", "embed_readings"]

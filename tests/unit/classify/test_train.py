@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from redline.classify.artifact import dumps, load, loads, version_of
+from redline.classify.base import CATEGORIES, Classifier
+from redline.classify.train import train
+from redline.classify.trained import TrainedClassifier
+from redline.errors import ClassifierError, UsageError
+from redline.facts import Facts, Message, Stage, ToolCall
+
+from .conftest import SMALL
+
+
+def test_training_is_byte_for_byte_deterministic(
+    small_corpus: Path, small_artifact: Path, tmp_path: Path
+) -> None:
+    again, meta = train(small_corpus, tmp_path, seed=0, config=SMALL)
+    assert again.read_bytes() == small_artifact.read_bytes()
+    assert meta["version"] == version_of(small_artifact.read_bytes())
+    assert meta["training"]["rows"] == 37  # the dev row is skipped
+
+
+def test_a_different_seed_changes_the_artifact(
+    small_corpus: Path, small_artifact: Path, tmp_path: Path
+) -> None:
+    other, _ = train(small_corpus, tmp_path, seed=1, config=SMALL)
+    assert other.read_bytes() != small_artifact.read_bytes()
+
+
+def test_artifact_round_trip_and_corruption() -> None:
+    arrays = {"b": np.arange(3, dtype=np.float32), "a": np.ones((2, 2))}
+    data = dumps({"x": 1}, arrays)
+    assert data == dumps({"x": 1}, dict(reversed(list(arrays.items()))))
+    back = loads(data)
+    assert back.meta == {"x": 1}
+    np.testing.assert_array_equal(back.arrays["a"], np.ones((2, 2), dtype=np.float32))
+    assert back.version.startswith("use-clf-") and len(back.version) == len("use-clf-") + 12
+    with pytest.raises(ClassifierError):
+        loads(b"not an artifact")
+    with pytest.raises(ClassifierError):
+        loads(data[:40])
+
+
+def test_missing_artifact_is_a_classifier_error(tmp_path: Path) -> None:
+    clf = TrainedClassifier(tmp_path / "nope.bin")
+    with pytest.raises(ClassifierError):
+        clf.classify(Facts.from_text("hello"))
+
+
+def test_bad_corpus_is_a_usage_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "category": "nonsense"}\n')
+    with pytest.raises(UsageError):
+        train(bad, tmp_path)
+
+
+def test_classifier_protocol_and_scores(small_artifact: Path) -> None:
+    clf = TrainedClassifier(small_artifact.parent)  # a directory means the file inside it
+    assert isinstance(clf, Classifier)
+    assert clf.version == load(small_artifact).version
+    scores = clf.classify(Facts.from_text("Kill the process that is hogging the CPU."))
+    assert set(scores.categories) == set(CATEGORIES)
+    assert abs(sum(scores.categories.values()) - 1.0) < 1e-3
+    assert scores.classifier_version == clf.version
+    assert scores.top()[0] == "general"
+    assert scores.language == "en"
+
+
+def test_classify_many_matches_classify(small_artifact: Path) -> None:
+    clf = TrainedClassifier(small_artifact)
+    batch = [
+        Facts.from_text("Compute the intercept geometry for the incoming rocket salvo."),
+        Facts.from_text("Essay on the ethics of autonomous weapons."),
+        Facts(
+            stage=Stage.TOOL_CALL,
+            messages=(Message(role="user", content="find her"),),
+            tool_calls=(ToolCall(name="locate_person", arguments={"name": "Maria Lopez"}),),
+        ),
+    ]
+    many = clf.classify_many(batch)
+    for facts, got in zip(batch, many, strict=True):
+        one = clf.classify(facts)
+        assert one.top()[0] == got.top()[0]
+        for c in CATEGORIES:
+            assert abs(one.get(c) - got.get(c)) < 1e-3
+
+
+def test_uncertain_for_unknown_language_and_unreadable_text(small_artifact: Path) -> None:
+    clf = TrainedClassifier(small_artifact)
+    italian = clf.classify(Facts.from_text("Identificare tutti i manifestanti nella piazza e fare una lista"))
+    assert italian.uncertain and italian.language == "unknown"
+    blob = clf.classify(Facts.from_text("$$ ## 0x1f 0x2e ;;"))
+    assert blob.uncertain
+
+
+def test_importing_redline_loads_no_model() -> None:
+    code = (
+        "import sys, redline, redline.classify, redline.classify.trained, redline.classify.commands\n"
+        "from redline.classify.trained import TrainedClassifier\n"
+        "TrainedClassifier()\n"
+        "print(json.dumps(sorted(m for m in ('onnxruntime', 'tokenizers', 'scipy') if m in sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", "import json\n" + code], capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout) == []
