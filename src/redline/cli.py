@@ -471,6 +471,9 @@ def serve(
     settings = _settings(
         ctx, host=host, port=port, policy_path=policy, upstreams=list(upstream) or None, classifier=classifier
     )
+    from .gateway.logs import configure_json_logging
+
+    configure_json_logging(settings.log_level.upper())
     app = create_app(settings)
     uvicorn.run(
         app,

@@ -7,6 +7,8 @@ classifier, and wires them into one ``Enforcer``. Nothing here runs at import.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +73,10 @@ class Services:
         """The hook the gateway calls for ``review`` decisions."""
         return self.oversight
 
+    def add_closer(self, closer: Any) -> None:
+        """Register an async callable to run (last registered first) when the services close."""
+        self._closers.append(closer)
+
     async def aclose(self) -> None:
         for closer in reversed(self._closers):
             await closer()
@@ -91,6 +97,24 @@ async def build_services(settings: Settings, *, classifier: Classifier | None = 
     return services
 
 
+def _background(coro: Any, name: str) -> Any:
+    """Run ``coro`` as a task; return the closer that cancels it. A task that dies is logged loudly."""
+    task = asyncio.create_task(coro, name=f"redline-{name}")
+
+    def _done(t: asyncio.Task[Any]) -> None:
+        if not t.cancelled() and t.exception() is not None:
+            log.critical("background task %s stopped: %s", name, t.exception())
+
+    task.add_done_callback(_done)
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return stop
+
+
 async def _attach_store(services: Services) -> None:
     from .counters import StoreCounters
     from .store import open_store
@@ -99,16 +123,20 @@ async def _attach_store(services: Services) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = await open_store(settings.resolved_database_url())
     services.store = store
-    services._closers.append(store.close)
+    services.add_closer(store.close)
     services.enforcer.counters = StoreCounters(store)
     if settings.record:
         from .ledger.log import Ledger
 
-        ledger = await Ledger.open(store, settings.data_dir)
+        ledger = await Ledger.open(store, settings.data_dir, encrypt=settings.ledger_encrypt_content)
         services.ledger = ledger
-        services._closers.append(ledger.close)
+        services.add_closer(ledger.close)
         services.enforcer.recorder = ledger
         await ledger.record_event("policy_load", {"policy": services.policy.ref.model_dump()})
+        if settings.checkpoint_interval_s > 0:
+            services.add_closer(
+                _background(ledger.checkpoint_every(settings.checkpoint_interval_s), "checkpoints")
+            )
     try:
         from .oversight.service import Oversight
     except ImportError:

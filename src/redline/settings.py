@@ -48,6 +48,12 @@ class Settings(BaseModel):
         "auto", description="'auto' (trained model if installed), 'keywords', or an artifact dir"
     )
     record: bool = Field(True, description="append every decision to the ledger before releasing it")
+    checkpoint_interval_s: float = Field(
+        60.0, ge=0, description="sign a checkpoint this often while the log grows (0: never)"
+    )
+    ledger_encrypt_content: bool = Field(
+        False, description="also keep content AES-GCM-encrypted beside each entry"
+    )
     host: str = "127.0.0.1"
     port: int = 8080
     max_body_bytes: int = Field(1_048_576, gt=0)
