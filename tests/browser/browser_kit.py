@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 PASSWORD = "correct horse battery staple"
+ANSWER = "For commander review: T-3 (artillery) before T-1 (radar); collateral estimate low for both."
 T = TypeVar("T")
 
 
@@ -18,6 +19,8 @@ class Served:
     url: str
     app: Any
     loop: asyncio.AbstractEventLoop
+    key: str = ""
+    """alice's API key (tenant default, app planner, user alice): the requester in these tests."""
 
     @property
     def oversight(self) -> Any:

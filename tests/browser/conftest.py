@@ -8,6 +8,7 @@ Screenshots go to ``build/screenshots/``.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -17,12 +18,16 @@ from typing import Any
 
 import pytest
 import uvicorn
-from browser_kit import PASSWORD, Served
+import yaml
+from browser_kit import ANSWER, PASSWORD, Served
 from click.testing import CliRunner
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from redline.api import create_app
+from redline.cli import main
+from redline.gateway.standin import Script, StandIn
 from redline.oversight.commands import users as users_cli
+from redline.policy import default_policy_path
 from redline.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -69,31 +74,74 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 )
             )
 
+        outcomes.append(
+            runner.invoke(
+                main,
+                [
+                    "keys",
+                    "issue",
+                    "--tenant",
+                    "default",
+                    "--app",
+                    "planner",
+                    "--user",
+                    "alice",
+                    "--json",
+                    "--database-url",
+                    url,
+                ],
+            )
+        )
+
     adder = threading.Thread(target=add_users)
     adder.start()
     adder.join()
     for result in outcomes:
         assert result.exit_code == 0, (result.output, result.exception)
-    settings = Settings(
-        data_dir=data, database_url=url, classifier="keywords", local_model=False, require_api_key=False
+    key = json.loads(outcomes[-1].stdout)["key"]
+    # The default policy with a 1 s minimum deliberation for targeting support (waited out by
+    # the tests, never skipped) and a keyword signal, so the hold does not depend on the model.
+    policy = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    for rule in policy["rules"]:
+        if rule["id"] == "review.targeting-support":
+            rule["approvals"]["min_deliberation"] = "1s"
+    policy["signals"].append(
+        {"id": "test.prioritise", "category": "targeting_support", "keywords": ["prioritise targets"]}
     )
-    app = create_app(settings)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
+    policy_path = Path(data) / "policy.yaml"
+    policy_path.write_text(yaml.safe_dump(policy, sort_keys=False), encoding="utf-8")
     loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
+    upstream = StandIn(Script(text=ANSWER))
+    settings = Settings(
+        data_dir=data,
+        database_url=url,
+        classifier="keywords",
+        local_model=False,
+        policy_path=policy_path,
+    )
+    port = _free_port()
+    server_box: dict[str, Any] = {}
+
+    async def start_all() -> None:
+        await upstream.start()
+        app = create_app(settings.model_copy(update={"upstreams": [f"standin={upstream.base_url}"]}))
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        )
+        server_box.update(app=app, server=server)
+        await server.serve()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(start_all(),), daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
-    while not server.started:
+    while "server" not in server_box or not server_box["server"].started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the redline app did not start")
         time.sleep(0.05)
     try:
-        yield Served(f"http://127.0.0.1:{port}", app, loop)
+        yield Served(f"http://127.0.0.1:{port}", server_box["app"], loop, key)
     finally:
-        server.should_exit = True
+        server_box["server"].should_exit = True
         thread.join(30)
 
 

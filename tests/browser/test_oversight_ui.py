@@ -10,62 +10,25 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import openai
 import pytest
-from browser_kit import PASSWORD, Served
+from browser_kit import ANSWER, PASSWORD, Served
 from playwright.sync_api import Browser, Page, expect
-
-from redline.decision import Approvals, Decision, PolicyRef, Verdict
-from redline.facts import Facts, Message, Principal, Stage
 
 pytestmark = pytest.mark.browser
 
-COMPLETION = {
-    "id": "chatcmpl-held",
-    "object": "chat.completion",
-    "choices": [
-        {
-            "index": 0,
-            "message": {
-                "role": "assistant",
-                "content": "For commander review: T-3 (artillery) before T-1 (radar).",
-            },
-            "finish_reason": "stop",
-        }
-    ],
-}
-REQUEST = {
-    "model": "stand-in",
-    "messages": [{"role": "user", "content": "Prioritise targets T-1..T-3 for the commander's review."}],
-}
+PROMPT = "Prioritise targets T-1..T-3 for the commander's review."
 
 
-def make_hold(served: Served, *, user: str = "alice") -> dict[str, Any]:
-    """A targeting_support input hold (2 commanders, 1 s minimum deliberation),
-    created through the running app's oversight service."""
-
-    async def releaser(hold: Any) -> dict[str, Any]:
-        assert hold.payload["request"] == REQUEST
-        return {"status": 200, "body": COMPLETION}
-
-    served.oversight.set_releaser(releaser)
-    facts = Facts(
-        stage=Stage.INPUT,
-        principal=Principal(tenant="default", app="planner", user=user),
-        messages=(Message(role="user", content=REQUEST["messages"][0]["content"]),),
-        now=time.time(),
-    )
-    decision = Decision(
-        id="d-browser",
-        verdict=Verdict.REVIEW,
-        code="review_required",
-        category="targeting_support",
-        scores={"targeting_support": 0.93, "military_general": 0.05, "autonomous_lethal_targeting": 0.02},
-        rules=("review.targeting-support",),
-        reasons=("Decision support on the use of force needs two commanders to decide.",),
-        approvals=Approvals(count=2, roles=("commander",), min_deliberation_s=1.0, expires_s=3600),
-        policy=PolicyRef(name="default", version="1", hash="sha256:test"),
-    )
-    return dict(served.run(served.oversight.hold(facts, decision, request=REQUEST, wire="openai")))
+def make_hold(served: Served) -> dict[str, Any]:
+    """A targeting_support hold made the way a client makes one: alice's application calls
+    the gateway with the official openai SDK and gets ``review_required`` with the hold."""
+    client = openai.OpenAI(base_url=f"{served.url}/v1", api_key=served.key, max_retries=0)
+    with pytest.raises(openai.PermissionDeniedError) as err:
+        client.chat.completions.create(model="stand-in", messages=[{"role": "user", "content": PROMPT}])
+    body = err.value.body
+    assert isinstance(body, dict) and body["code"] == "review_required", body
+    return {"id": body["hold_id"], "status_url": body["status_url"]}
 
 
 def sign_in(browser: Browser, served: Served, name: str) -> Page:
@@ -111,7 +74,7 @@ def test_two_commanders_release_the_output_to_the_long_poll(
     first.screenshot(path=str(screenshots / "queue.png"), full_page=True)
     first.get_by_role("link", name=hold["id"]).click()
     expect(first.get_by_role("heading", name="What approval releases")).to_be_visible()
-    expect(first.get_by_text("Prioritise targets T-1..T-3")).to_be_visible()
+    expect(first.get_by_text(ANSWER)).to_be_visible()
     first.screenshot(path=str(screenshots / "hold.png"), full_page=True)
     wait_out_deliberation(hold)
     approve(first, hold["id"], "Both targets are military objectives; checked the CDE.")
@@ -128,7 +91,8 @@ def test_two_commanders_release_the_output_to_the_long_poll(
     assert response.status_code == 200
     body = response.json()
     assert body["state"] == "approved"
-    assert body["released"] == {"status": 200, "body": COMPLETION}
+    assert body["released"]["output"] == ANSWER
+    assert body["released"]["response"]["choices"][0]["message"]["content"] == ANSWER
 
 
 def test_one_commander_is_not_enough(browser: Browser, served: Served) -> None:
@@ -145,7 +109,7 @@ def test_one_commander_is_not_enough(browser: Browser, served: Served) -> None:
 
 
 def test_the_requester_cannot_approve(browser: Browser, served: Served, screenshots: Path) -> None:
-    hold = make_hold(served, user="alice")
+    hold = make_hold(served)
     hold["created_at_wall"] = time.time()
     page = sign_in(browser, served, "alice")
     wait_out_deliberation(hold)
