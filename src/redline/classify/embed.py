@@ -33,9 +33,9 @@ from ..errors import ClassifierError
 DIM = 384
 #: sentence-transformers' max_seq_length for this model (sentence_bert_config.json).
 MAX_TOKENS = 256
-#: Rows per ONNX call when embedding many texts: large enough to amortise the
-#: call overhead, small enough that padding waste (after sorting by length) stays low.
-BATCH_SIZE = 32
+#: Rows per ONNX call when embedding many texts. Measured on the 2-core build
+#: machine: 16 gave the best throughput (larger batches were slower per row).
+BATCH_SIZE = 16
 
 
 def tokenizer_path() -> Path:
@@ -76,7 +76,7 @@ def mean_pool(hidden: npt.NDArray[np.float32], mask: npt.NDArray[np.int64]) -> n
 class Embedder:
     """all-MiniLM-L6-v2 sentence embeddings; lazy, thread-safe, offline."""
 
-    def __init__(self, *, threads: int = 1, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(self, *, threads: int = 2, batch_size: int = BATCH_SIZE) -> None:
         self.threads = threads
         self.batch_size = batch_size
         self._lock = threading.Lock()
@@ -121,7 +121,8 @@ class Embedder:
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # EXTENDED measured faster than ALL for this int8 graph on AVX2 (no VNNI).
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
         options.log_severity_level = 3
         try:
             return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])

@@ -29,6 +29,7 @@ from .base import CATEGORIES
 from .embed import Embedder, onnx_path
 from .features import FeatureConfig, Reading, hashed_features, normalizer
 from .head import Design, Weights, fit, fit_temperature, logits, softmax
+from .langid import identify
 from .trained import embed_readings
 
 CONTEXT_TURNS = 4
@@ -103,8 +104,8 @@ def examples_of(rows: Sequence[dict[str, Any]]) -> list[Example]:
 def build_design(examples: Sequence[Example], config: FeatureConfig, embedder: Embedder) -> Design:
     """The design matrix of ``examples``, computed with the run-time feature code."""
     readings = [e.reading for e in examples]
-    dense = embed_readings(embedder, readings).astype(np.float64)
     norm = normalizer(config.normalizer)
+    dense = embed_readings(embedder, readings, norm).astype(np.float64)
     rows: list[npt.NDArray[np.int32]] = []
     cols: list[npt.NDArray[np.int32]] = []
     vals: list[npt.NDArray[np.float32]] = []
@@ -171,18 +172,25 @@ def train(
         raise UsageError(f"{corpus_path}: need training rows of at least two categories")
     index = {c: i for i, c in enumerate(CATEGORIES)}
     y = np.array([index[e.category] for e in examples], dtype=np.int64)
-    embedder = Embedder()
+    embedder = Embedder(threads=2)
     design = build_design(examples, config.features, embedder)
     folds = folds_of([e.pair for e in examples], config.folds, seed)
     oof = out_of_fold_logits(design, y, folds, config)
-    temperature = fit_temperature(oof, y)
-    probs = softmax(oof / temperature)
+    # Calibrate English and other languages apart: the English embedding model reads
+    # other languages less well, and one shared temperature would leave those overconfident.
+    english = np.array([identify(e.reading.latest) == "en" for e in examples])
+    temperature = (
+        fit_temperature(oof[english], y[english]) if english.sum() >= 20 else fit_temperature(oof, y)
+    )
+    temperature_other = fit_temperature(oof[~english], y[~english]) if (~english).sum() >= 20 else temperature
+    probs = softmax(oof / np.where(english, temperature, temperature_other)[:, None])
     weights = fit_head(design, y, config)
     _, onnx_sha = onnx_path()
     meta: dict[str, Any] = {
         "categories": list(CATEGORIES),
         "features": config.features.as_dict(),
         "temperature": round(temperature, 6),
+        "temperature_other": round(temperature_other, 6),
         "min_confidence": config.min_confidence,
         "min_confidence_other": config.min_confidence_other,
         "embedding": {

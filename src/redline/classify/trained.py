@@ -12,7 +12,8 @@ What callers may rely on:
 * ``version`` is ``use-clf-<sha256[:12]>`` of the artifact file; reading it
   loads the artifact (not the embedding model).
 * ``classify`` / ``classify_many`` return :class:`Scores` with a probability for
-  every category (they sum to 1), the detected language, and ``uncertain`` set
+  every category (they sum to 1; temperature-calibrated separately for English
+  and for other languages), the detected language, and ``uncertain`` set
   when the top probability is below the artifact's confidence floor (a higher
   floor for non-English text, which the English embedding model reads less
   well), when the language is not one the model was trained on, or when the
@@ -42,23 +43,29 @@ from .langid import UNKNOWN, identify
 F32 = npt.NDArray[np.float32]
 
 
-def embed_readings(embedder: Embedder, readings: Sequence[Reading]) -> F32:
+def embed_readings(
+    embedder: Embedder, readings: Sequence[Reading], norm: Callable[[str], str] | None = None
+) -> F32:
     """Dense features ``(n, 768)``: latest-text and conversation embeddings.
 
-    Conversations equal to their latest text (no context) are not embedded twice.
+    Texts are embedded after ``norm`` (the artifact's normaliser: leetspeak,
+    homoglyphs and invisible characters would otherwise reach the English
+    tokenizer as noise). Conversations equal to their latest text (no context)
+    are not embedded twice.
     """
-    latest = embedder.embed([r.latest for r in readings])
+    fold = norm or (lambda text: text)
+    latest = embedder.embed([fold(r.latest) for r in readings])
     conv = latest.copy()
     with_ctx = [i for i, r in enumerate(readings) if r.context]
     if with_ctx:
-        conv[with_ctx] = embedder.embed([readings[i].conversation for i in with_ctx])
+        conv[with_ctx] = embedder.embed([fold(readings[i].conversation) for i in with_ctx])
     return np.hstack([latest, conv])
 
 
 class TrainedClassifier:
     """Calibrated use classifier: embeddings + hashed n-grams + a linear head."""
 
-    def __init__(self, artifact_path: Path | None = None, *, threads: int = 1) -> None:
+    def __init__(self, artifact_path: Path | None = None, *, threads: int = 2) -> None:
         path = Path(artifact_path) if artifact_path is not None else default_path()
         # A directory means the artifact file inside it (what ``redline train --out`` writes).
         self.artifact_path = path / FILENAME if path.is_dir() else path
@@ -98,7 +105,7 @@ class TrainedClassifier:
         if not readings:
             return []
         artifact = self._load_artifact()
-        dense = embed_readings(self.embedder, readings)
+        dense = embed_readings(self.embedder, readings, self._norm)
         return [self._score(artifact, dense[i], r) for i, r in enumerate(readings)]
 
     def _score(self, artifact: Artifact, dense: F32, reading: Reading) -> Scores:
@@ -108,9 +115,10 @@ class TrainedClassifier:
         cols, vals = hashed_features(reading, config, self._norm)
         a = artifact.arrays
         z = logits_one(dense, cols, vals, a["w_dense"], a["w_sparse"], a["bias"])
-        probs = softmax(z.astype(np.float64) / float(meta["temperature"]))
-        categories = {name: round(float(p), 6) for name, p in zip(meta["categories"], probs, strict=True)}
         language = identify(reading.latest)
+        temperature = float(meta["temperature"] if language == "en" else meta["temperature_other"])
+        probs = softmax(z.astype(np.float64) / temperature)
+        categories = {name: round(float(p), 6) for name, p in zip(meta["categories"], probs, strict=True)}
         floor = float(meta["min_confidence"] if language == "en" else meta["min_confidence_other"])
         uncertain = (
             float(probs.max()) < floor
