@@ -8,6 +8,7 @@ the same app. Errors are JSON with a stable code:
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections.abc import AsyncIterator
@@ -132,6 +133,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         own = services is None
         svc = services or await build_services(settings)
         app.state.services = svc
+        app.state.loop = asyncio.get_running_loop()
         app.state.key_resolver = KeyResolver(svc.store)
         for name in FACES:
             installer = _installer(name)
