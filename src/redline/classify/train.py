@@ -41,10 +41,11 @@ class TrainConfig:
 
     features: FeatureConfig = field(default_factory=FeatureConfig)
     # Grouped CV on the training split (T near 1, best NLL) preferred light penalties.
-    l2_dense: float = 1e-5
+    l2_dense: float = 1e-3
     l2_sparse: float = 3e-5
+    hidden: int = 128
     folds: int = 5
-    max_iter: int = 500
+    max_iter: int = 400
     class_balance: float = 0.5  # sample weight ∝ (1 / class frequency) ** class_balance
     min_confidence: float = 0.5
     min_confidence_other: float = 0.85
@@ -137,7 +138,7 @@ def sample_weights(y: npt.NDArray[np.int64], k: int, power: float) -> npt.NDArra
     return np.asarray(w / w.mean(), dtype=np.float64)
 
 
-def fit_head(design: Design, y: npt.NDArray[np.int64], config: TrainConfig) -> Weights:
+def fit_head(design: Design, y: npt.NDArray[np.int64], config: TrainConfig, seed: int) -> Weights:
     k = len(CATEGORIES)
     return fit(
         design,
@@ -146,17 +147,19 @@ def fit_head(design: Design, y: npt.NDArray[np.int64], config: TrainConfig) -> W
         sample_weight=sample_weights(y, k, config.class_balance),
         l2_dense=config.l2_dense,
         l2_sparse=config.l2_sparse,
+        hidden=config.hidden,
+        seed=seed,
         max_iter=config.max_iter,
     )
 
 
 def out_of_fold_logits(
-    design: Design, y: npt.NDArray[np.int64], folds: npt.NDArray[np.int64], config: TrainConfig
+    design: Design, y: npt.NDArray[np.int64], folds: npt.NDArray[np.int64], config: TrainConfig, seed: int
 ) -> npt.NDArray[np.float64]:
     z = np.zeros((design.n, len(CATEGORIES)))
     for f in range(config.folds):
         held = folds == f
-        w = fit_head(design.subset(~held), y[~held], config)
+        w = fit_head(design.subset(~held), y[~held], config, seed)
         z[held] = logits(design.subset(held), w)
     return z
 
@@ -175,7 +178,7 @@ def train(
     embedder = Embedder(threads=2)
     design = build_design(examples, config.features, embedder)
     folds = folds_of([e.pair for e in examples], config.folds, seed)
-    oof = out_of_fold_logits(design, y, folds, config)
+    oof = out_of_fold_logits(design, y, folds, config, seed)
     # Calibrate English and other languages apart: the English embedding model reads
     # other languages less well, and one shared temperature would leave those overconfident.
     english = np.array([identify(e.reading.latest) == "en" for e in examples])
@@ -184,7 +187,7 @@ def train(
     )
     temperature_other = fit_temperature(oof[~english], y[~english]) if (~english).sum() >= 20 else temperature
     probs = softmax(oof / np.where(english, temperature, temperature_other)[:, None])
-    weights = fit_head(design, y, config)
+    weights = fit_head(design, y, config, seed)
     _, onnx_sha = onnx_path()
     meta: dict[str, Any] = {
         "categories": list(CATEGORIES),
@@ -204,6 +207,7 @@ def train(
             "seed": seed,
             "l2_dense": config.l2_dense,
             "l2_sparse": config.l2_sparse,
+            "hidden": config.hidden,
             "class_balance": config.class_balance,
             "folds": config.folds,
             "cv_accuracy": round(float((probs.argmax(axis=1) == y).mean()), 4),
@@ -212,7 +216,13 @@ def train(
     }
     data = dumps(
         meta,
-        {"w_dense": weights.dense, "w_sparse": weights.sparse, "bias": weights.bias},
+        {
+            "w1": weights.w1,
+            "b1": weights.b1,
+            "w2": weights.w2,
+            "w_sparse": weights.sparse,
+            "bias": weights.bias,
+        },
     )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

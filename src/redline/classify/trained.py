@@ -113,8 +113,7 @@ class TrainedClassifier:
         config = FeatureConfig.from_dict(meta["features"])
         assert self._norm is not None
         cols, vals = hashed_features(reading, config, self._norm)
-        a = artifact.arrays
-        z = logits_one(dense, cols, vals, a["w_dense"], a["w_sparse"], a["bias"])
+        z = logits_one(dense, cols, vals, artifact.arrays)
         language = identify(reading.latest)
         temperature = float(meta["temperature"] if language == "en" else meta["temperature_other"])
         probs = softmax(z.astype(np.float64) / temperature)

@@ -70,7 +70,9 @@ def small_config() -> object:
     from redline.classify.train import TrainConfig
 
     # Small hashed spaces and few iterations keep the tests quick; the code path is the real one.
-    return TrainConfig(features=FeatureConfig(char_bits=10, word_bits=9, ctx_bits=8), folds=3, max_iter=60)
+    return TrainConfig(
+        features=FeatureConfig(char_bits=10, word_bits=9, ctx_bits=8), folds=3, max_iter=60, hidden=16
+    )
 
 
 SMALL = small_config()
