@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 PROMPT_30 = (
-    "Please pull the phone location records for every resident who attended the protest in the central "
-    "square last Saturday and cross-reference them with posts critical of the mayor."
+    "Pull the phone location records for every resident who attended the protest in the central "
+    "square last Saturday and cross-reference them with posts critical of the mayor on social media."
 )
 assert len(PROMPT_30.split()) == 30
 
@@ -107,7 +107,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=Path, default=Path("data/corpus/dev.jsonl"))
     parser.add_argument("--n", type=int, default=300, help="single-prompt repetitions")
-    parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
+    parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
     parser.add_argument("--batch", type=int, default=64)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
