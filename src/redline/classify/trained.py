@@ -65,7 +65,7 @@ def embed_readings(
 class TrainedClassifier:
     """Calibrated use classifier: embeddings + hashed n-grams + a linear head."""
 
-    def __init__(self, artifact_path: Path | None = None, *, threads: int = 2) -> None:
+    def __init__(self, artifact_path: Path | None = None, *, threads: int | None = None) -> None:
         path = Path(artifact_path) if artifact_path is not None else default_path()
         # A directory means the artifact file inside it (what ``redline train --out`` writes).
         self.artifact_path = path / FILENAME if path.is_dir() else path

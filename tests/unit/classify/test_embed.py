@@ -60,3 +60,23 @@ def test_mean_pool_ignores_padding() -> None:
 def test_construction_does_no_io() -> None:
     e = Embedder()
     assert e._session is None and e._tokenizer is None
+
+
+def test_default_threads_follow_the_cpu_affinity() -> None:
+    # A fresh process pinned to one core must not ask onnxruntime for two threads
+    # (they would oversubscribe that core); with two usable cores it takes two.
+    import subprocess
+    import sys
+
+    code = (
+        "import os\n"
+        "from redline.classify.embed import default_threads\n"
+        "cores = sorted(os.sched_getaffinity(0))\n"
+        "before = default_threads()\n"
+        "os.sched_setaffinity(0, {cores[0]})\n"
+        "print(before, default_threads(), min(2, len(cores)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, pinned, expected = (int(x) for x in out.stdout.split())
+    assert pinned == 1
+    assert before == expected
