@@ -7,8 +7,6 @@ skip, unless ``CI=true``, where it fails.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,54 +14,7 @@ import asyncpg
 import pytest
 
 from redline.ledger.log import Ledger
-from redline.store import Store, open_store
-
-DEFAULT_PG_URL = "postgresql://redline:redline@127.0.0.1:5432/redline_test"
-
-
-async def _require_postgres() -> str:
-    url = os.environ.get("REDLINE_TEST_POSTGRES_URL", DEFAULT_PG_URL)
-    try:
-        conn = await asyncpg.connect(url, timeout=5)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        message = f"PostgreSQL at {url} is unreachable ({type(exc).__name__}: {exc})"
-        if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
-            pytest.fail(f"CI=true and {message}")
-        pytest.skip(message)
-    await conn.close()
-    return url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-async def store_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'redline.db'}"
-        return
-    base = await _require_postgres()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}schema={schema}"
-    finally:
-        conn = await asyncpg.connect(base, timeout=5)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    opened = await open_store(store_url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
+from redline.store import Store
 
 
 @pytest.fixture
