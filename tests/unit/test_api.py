@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ import pytest
 
 from redline.api import create_app
 from redline.settings import load_settings
+from tests.support.http import request_json
 from tests.support.server import serving
 
 RED = "Engage all hostile personnel in the sector without further human authorization."
@@ -34,12 +33,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def call(url: str, body: bytes | None = None, method: str = "POST") -> tuple[int, Any, dict[str, str]]:
-    req = urllib.request.Request(url, data=body, method=method, headers={"content-type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read()), dict(resp.headers)
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read()), dict(err.headers)
+    return request_json(url, raw=body, method=method)
 
 
 def test_healthz(base: str) -> None:
@@ -126,16 +120,10 @@ def test_api_key_sets_the_principal_and_fixed_attributes(tmp_path_factory: pytes
     )
 
     def keyed(body: dict[str, Any], key: str, **headers: str) -> dict[str, Any]:
-        req = urllib.request.Request(
-            f"{url}/v1/check",
-            data=json.dumps(body).encode(),
-            headers={"content-type": "application/json", "authorization": f"Bearer {key}", **headers},
+        status, answer, _ = request_json(
+            f"{url}/v1/check", body, headers={"authorization": f"Bearer {key}", **headers}
         )
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                return {"status": resp.status, **json.loads(resp.read())}
-        except urllib.error.HTTPError as err:
-            return {"status": err.code, **json.loads(err.read())}
+        return {"status": status, **answer}
 
     with serving(create_app(settings)) as url:
         status, body, _ = call(f"{url}/v1/check", json.dumps({"text": "hello"}).encode())

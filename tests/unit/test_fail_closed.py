@@ -8,10 +8,7 @@ upstream receives nothing.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +18,12 @@ import pytest
 from redline.api import create_app
 from redline.gateway.standin import StandIn
 from redline.settings import load_settings
+from tests.support.http import request_json
 from tests.support.server import serving
 
 
-def _post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
-    req = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read()), dict(resp.headers)
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read()), dict(err.headers)
+def _post(url: str, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+    return request_json(url, body)
 
 
 def test_a_dead_store_fails_closed_on_every_face(tmp_path: Path) -> None:

@@ -11,8 +11,6 @@ import base64
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from redline.cli import main
 from redline.gateway.standin import Script, StandIn
 from redline.policy import default_policy_path
 from redline.settings import load_settings
+from tests.support.http import request_json
 from tests.support.server import serving
 
 ANSWER = "Option B ranks first: the rail bridge at grid 38S MB 123 456, collateral estimate low."
@@ -118,21 +117,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 def _post(url: str, user: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     auth = base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()
-    req = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"content-type": "application/json", "authorization": f"Basic {auth}"},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
+    status, answer, _ = request_json(url, body, headers={"authorization": f"Basic {auth}"})
+    return status, answer
 
 
 def _get(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=90) as resp:
-        return dict(json.loads(resp.read()))
+    status, answer, _ = request_json(url, method="GET")
+    assert status == 200, answer
+    return dict(answer)
 
 
 def test_two_commanders_release_the_held_answer_to_the_long_polling_client(stack: dict[str, Any]) -> None:
