@@ -7,7 +7,6 @@ group and ``report`` into ``main``; ``keys`` is the same three as a standalone g
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import sys
@@ -16,33 +15,17 @@ from typing import Any, TypeVar
 
 import click
 
-from ..errors import RedlineError
-from ..store import Store, open_store
+from ..store import Store
+from ..store.commands import database_url_option, with_store
 from .keys import issue_key, revoke_key
 
 T = TypeVar("T")
 
-_db_option = click.option(
-    "--database-url",
-    envvar="REDLINE_DATABASE_URL",
-    default=None,
-    help="sqlite:///path or postgresql://… (default: REDLINE_DATABASE_URL or the data-dir SQLite file)",
-)
+_db_option = database_url_option
 
 
 def _run(database_url: str | None, work: Callable[[Store], Awaitable[T]]) -> T:
-    async def main() -> T:
-        store = await open_store(database_url)
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(main())
-    except RedlineError as exc:
-        click.echo(f"error: {exc.code}: {exc.message}", err=True)
-        sys.exit(exc.exit_code)
+    return with_store(database_url, work)
 
 
 def _parse_attrs(pairs: tuple[str, ...]) -> dict[str, str]:

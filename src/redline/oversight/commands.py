@@ -13,7 +13,6 @@ standard input; they are stored only as argon2id hashes.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -21,9 +20,9 @@ from typing import TypeVar
 
 import click
 
-from redline.errors import RedlineError
 from redline.oversight.users import ALL_TENANTS, ROLES, Authenticator, hash_password, validate_roles
-from redline.store import Store, open_store
+from redline.store import Store
+from redline.store.commands import with_store
 
 __all__ = ["users"]
 
@@ -43,18 +42,7 @@ def _database_url(given: str | None) -> str:
 
 
 def _run(url: str | None, work: Callable[[Store], Awaitable[T]]) -> T:
-    async def main() -> T:
-        store = await open_store(_database_url(url))
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(main())
-    except RedlineError as exc:
-        click.echo(f"error: {exc.message} ({exc.code})", err=True)
-        sys.exit(exc.exit_code if exc.exit_code != 1 else 2)
+    return with_store(_database_url(url), work)
 
 
 def _password(from_stdin: bool) -> str:

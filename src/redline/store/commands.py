@@ -10,30 +10,53 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
 
 from redline.errors import RedlineError
+from redline.store.base import Store
 
 T = TypeVar("T")
 
-_DB = click.option(
+#: The ``--database-url`` option every command that opens the store takes.
+database_url_option = click.option(
     "--database-url",
     envvar="REDLINE_DATABASE_URL",
     default=None,
     help="sqlite:///path or postgresql://… [env REDLINE_DATABASE_URL; default: SQLite in the data dir]",
 )
+_DB = database_url_option
 
 
-def _run(fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+def run_async(fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a command's coroutine; a ``RedlineError`` becomes ``error[code]: message`` and its exit code."""
     try:
         return asyncio.run(fn())
     except RedlineError as exc:
-        click.echo(f"error: {exc.code}: {exc.message}", err=True)
+        click.echo(f"error[{exc.code}]: {exc.message}", err=True)
         sys.exit(exc.exit_code)
+
+
+_run = run_async
+
+
+def with_store(database_url: str | None, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Open the store named by ``database_url`` (default: the data-dir SQLite file), run
+    ``work`` on it, close it; errors as in ``run_async``."""
+
+    async def main() -> T:
+        from redline.store import default_database_url, open_store
+
+        store = await open_store(database_url or default_database_url())
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return run_async(main)
 
 
 def _redacted(url: str) -> str:
