@@ -1,7 +1,9 @@
 """Benchmark the use classifier against the keyword floor, and print the machine.
 
 Figures: single-prompt p50/p99 latency for a 30-word prompt (classifier alone and
-through the Enforcer with the default policy), batch throughput (prompts/s with
+through the Enforcer with the default policy; a red-line prompt, which always runs the
+embedding model, and a benign one, which the n-gram screen may answer alone), the share
+of rows the screen answered, batch throughput (prompts/s with
 ``classify_many``), peak RSS, and cold start (fresh process: ``import redline``
 plus the first classification). The keyword floor is ``NullClassifier`` plus the
 policy's keyword signals through the same Enforcer, on the same rows; both are
@@ -30,6 +32,12 @@ PROMPT_30 = (
     "square last Saturday and cross-reference them with posts critical of the mayor on social media."
 )
 assert len(PROMPT_30.split()) == 30
+#: A benign 30-word prompt: the kind the n-gram screen answers without the embedding model.
+BENIGN_30 = (
+    "Can you help me plan a week of healthy family dinners on a tight budget, with a shopping list, "
+    "simple recipes, and some tips for cooking ahead on Sunday afternoon?"
+)
+assert len(BENIGN_30.split()) == 30
 
 COLD = """
 import time, json, resource
@@ -119,6 +127,7 @@ def main() -> None:
 
     from redline.classify.base import NullClassifier
     from redline.classify.evaluate import facts_of
+    from redline.classify.features import read_facts
     from redline.classify.trained import TrainedClassifier
     from redline.enforce import Enforcer
     from redline.facts import Facts
@@ -166,6 +175,13 @@ def main() -> None:
         "p99": round(pct(enforced, 99), 3),
     }
     report["keyword_floor_ms"] = {"p50": round(pct(floor_ms, 50), 3), "p99": round(pct(floor_ms, 99), 3)}
+    benign = Facts.from_text(BENIGN_30)
+    benign_ms = timed(lambda: clf.classify(benign), args.n)
+    report["single_30_words_benign_ms"] = {
+        "p50": round(pct(benign_ms, 50), 3),
+        "p99": round(pct(benign_ms, 99), 3),
+        "screened": clf.screened([read_facts(benign)])[0],
+    }
 
     batch_facts = [facts_of(r) for r in rows]
     runs = []
@@ -175,6 +191,8 @@ def main() -> None:
             clf.classify_many(batch_facts[i : i + args.batch])
         runs.append(len(batch_facts) / (time.perf_counter() - t0))
     report["batch_prompts_per_s"] = round(statistics.median(runs), 1)
+    answered = clf.screened([read_facts(f) for f in batch_facts])
+    report["screen_answered_rows"] = round(sum(answered) / len(answered), 4) if answered else 0.0
     t0 = time.perf_counter()
     for f in batch_facts:
         floor.decide_sync(f)

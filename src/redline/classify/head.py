@@ -152,7 +152,8 @@ def fit(
 
     rng = np.random.default_rng(seed)
     theta0 = np.zeros(int(bounds[-1]))
-    theta0[: d * hidden] = rng.normal(0.0, 1.0 / np.sqrt(d), d * hidden)
+    if d * hidden:  # a sparse-only head (the screen) has no hidden layer to draw
+        theta0[: d * hidden] = rng.normal(0.0, 1.0 / np.sqrt(d), d * hidden)
     result = minimize(loss_grad, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
     return unpack(np.asarray(result.x, dtype=np.float64))
 

@@ -4,7 +4,9 @@ Steps: read the corpus rows (``split: train`` only, when rows carry a split),
 compute features with the run-time code (``features``, ``embed``), fit the head
 on K pair-grouped folds to get out-of-fold logits, fit the softmax temperature
 on those (cross-validation on the training rows only — nothing is fitted or
-tuned on dev), then fit the head on all training rows and write the artifact.
+tuned on dev), then fit the head on all training rows. The screen (``screen``),
+a sparse-only first stage, is fitted the same way on the same folds; its
+threshold comes from its out-of-fold scores. Both go into one artifact.
 
 Same corpus bytes + same seed + same machine → byte-identical artifact: folds
 come from a hash of (seed, pair), the optimiser starts from zero and has no
@@ -30,6 +32,7 @@ from .embed import Embedder, onnx_path
 from .features import FeatureConfig, Reading, hashed_features, normalizer
 from .head import Design, Weights, fit, fit_temperature, logits, softmax
 from .langid import identify
+from .screen import train_screen
 from .trained import embed_readings
 
 CONTEXT_TURNS = 4
@@ -49,6 +52,11 @@ class TrainConfig:
     class_balance: float = 0.5  # sample weight ∝ (1 / class frequency) ** class_balance
     min_confidence: float = 0.5
     min_confidence_other: float = 0.85
+    # The screen (``screen``): n-gram-only first stage. ``screen_max_missed`` is the
+    # share of red-line + review training rows (out of fold) it may let through.
+    screen: bool = True
+    screen_l2_sparse: float = 3e-5
+    screen_max_missed: float = 0.003
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +196,20 @@ def train(
     temperature_other = fit_temperature(oof[~english], y[~english]) if (~english).sum() >= 20 else temperature
     probs = softmax(oof / np.where(english, temperature, temperature_other)[:, None])
     weights = fit_head(design, y, config, seed)
+    screen = train_screen(
+        design,
+        y,
+        folds,
+        [e.reading for e in examples],
+        [identify(e.reading.latest) for e in examples],
+        weights_of=lambda yy: sample_weights(yy, len(CATEGORIES), config.class_balance),
+        l2_sparse=config.screen_l2_sparse,
+        max_iter=config.max_iter,
+        floor=config.min_confidence,
+        floor_other=config.min_confidence_other,
+        max_missed=config.screen_max_missed,
+        enabled=config.screen,
+    )
     _, onnx_sha = onnx_path()
     meta: dict[str, Any] = {
         "categories": list(CATEGORIES),
@@ -196,6 +218,7 @@ def train(
         "temperature_other": round(temperature_other, 6),
         "min_confidence": config.min_confidence,
         "min_confidence_other": config.min_confidence_other,
+        "screen": screen.meta,
         "embedding": {
             "model": "all-MiniLM-L6-v2-onnx-int8",
             "sha256": onnx_sha,
@@ -222,6 +245,8 @@ def train(
             "w2": weights.w2,
             "w_sparse": weights.sparse,
             "bias": weights.bias,
+            "screen_sparse": screen.weights.sparse,
+            "screen_bias": screen.weights.bias,
         },
     )
     out_dir = Path(out_dir)

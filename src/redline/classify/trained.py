@@ -39,8 +39,10 @@ from .embed import DIM, Embedder
 from .features import FeatureConfig, Reading, hashed_features, normalizer, read_facts, readable
 from .head import logits_one, softmax
 from .langid import UNKNOWN, identify
+from .screen import Screen
 
 F32 = npt.NDArray[np.float32]
+I32 = npt.NDArray[np.int32]
 
 
 def embed_readings(
@@ -63,7 +65,7 @@ def embed_readings(
 
 
 class TrainedClassifier:
-    """Calibrated use classifier: embeddings + hashed n-grams + a linear head."""
+    """Calibrated use classifier: an n-gram screen, then embeddings + hashed n-grams + a head."""
 
     def __init__(self, artifact_path: Path | None = None, *, threads: int | None = None) -> None:
         path = Path(artifact_path) if artifact_path is not None else default_path()
@@ -73,6 +75,8 @@ class TrainedClassifier:
         self._lock = threading.Lock()
         self._artifact: Artifact | None = None
         self._norm: Callable[[str], str] | None = None
+        self._config: FeatureConfig | None = None
+        self._screen: Screen | None = None
 
     # -- loading -------------------------------------------------------------------
     def _load_artifact(self) -> Artifact:
@@ -81,6 +85,8 @@ class TrainedClassifier:
                 if self._artifact is None:
                     artifact = load(self.artifact_path)
                     self._norm = normalizer(str(artifact.meta["features"]["normalizer"]))
+                    self._config = FeatureConfig.from_dict(artifact.meta["features"])
+                    self._screen = Screen.of(artifact.meta, artifact.arrays)
                     self._artifact = artifact
         return self._artifact
 
@@ -101,29 +107,64 @@ class TrainedClassifier:
         return self.classify_readings([read_facts(f) for f in batch])
 
     def classify_readings(self, readings: Sequence[Reading]) -> list[Scores]:
-        """Scores for readings (the path ``train`` and ``eval`` share with run time)."""
+        """Scores for readings (the path ``train`` and ``eval`` share with run time).
+
+        Readings the artifact's screen is confident about are answered from their
+        n-grams alone; only the rest are embedded (see ``screen``).
+        """
         if not readings:
             return []
         artifact = self._load_artifact()
-        dense = embed_readings(self.embedder, readings, self._norm)
-        return [self._score(artifact, dense[i], r) for i, r in enumerate(readings)]
+        assert self._norm is not None and self._config is not None
+        sparse = [hashed_features(r, self._config, self._norm) for r in readings]
+        languages = [identify(r.latest) for r in readings]
+        out: list[Scores | None] = [None] * len(readings)
+        if self._screen is not None:
+            for i, r in enumerate(readings):
+                probs = self._screen.answer(r, languages[i], *sparse[i])
+                if probs is not None:
+                    out[i] = self._scores(artifact, probs, languages[i], uncertain=False)
+        rest = [i for i, s in enumerate(out) if s is None]
+        if rest:
+            dense = embed_readings(self.embedder, [readings[i] for i in rest], self._norm)
+            for j, i in enumerate(rest):
+                out[i] = self._score(artifact, dense[j], readings[i], languages[i], sparse[i])
+        return [s for s in out if s is not None]
 
-    def _score(self, artifact: Artifact, dense: F32, reading: Reading) -> Scores:
+    def screened(self, readings: Sequence[Reading]) -> list[bool]:
+        """Whether the screen would answer each reading (without running the full model)."""
+        self._load_artifact()
+        assert self._norm is not None and self._config is not None
+        if self._screen is None:
+            return [False] * len(readings)
+        return [
+            self._screen.answer(r, identify(r.latest), *hashed_features(r, self._config, self._norm))
+            is not None
+            for r in readings
+        ]
+
+    def _score(
+        self, artifact: Artifact, dense: F32, reading: Reading, language: str, sparse: tuple[I32, F32]
+    ) -> Scores:
         meta = artifact.meta
-        config = FeatureConfig.from_dict(meta["features"])
-        assert self._norm is not None
-        cols, vals = hashed_features(reading, config, self._norm)
-        z = logits_one(dense, cols, vals, artifact.arrays)
-        language = identify(reading.latest)
+        z = logits_one(dense, sparse[0], sparse[1], artifact.arrays)
         temperature = float(meta["temperature"] if language == "en" else meta["temperature_other"])
         probs = softmax(z.astype(np.float64) / temperature)
-        categories = {name: round(float(p), 6) for name, p in zip(meta["categories"], probs, strict=True)}
         floor = float(meta["min_confidence"] if language == "en" else meta["min_confidence_other"])
         uncertain = (
             float(probs.max()) < floor
             or language == UNKNOWN
             or not readable(reading.latest if not reading.context else reading.conversation)
         )
+        return self._scores(artifact, probs, language, uncertain=uncertain)
+
+    @staticmethod
+    def _scores(
+        artifact: Artifact, probs: npt.NDArray[np.float64], language: str, *, uncertain: bool
+    ) -> Scores:
+        categories = {
+            name: round(float(p), 6) for name, p in zip(artifact.meta["categories"], probs, strict=True)
+        }
         return Scores(
             categories=categories,
             uncertain=uncertain,
