@@ -76,7 +76,7 @@ class LocalModel:
     def upstream(self) -> UpstreamConfig:
         """The upstream entry that sends every model to this server."""
         return UpstreamConfig(
-            name="local", base_url=self.base_url, vendor="local", models=("*",), timeout_s=300.0
+            name="local", base_url=self.base_url, vendor="local", models=(MODEL_NAME, "*"), timeout_s=300.0
         )
 
     async def start(self, timeout_s: float = 120.0) -> None:
