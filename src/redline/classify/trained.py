@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from ..facts import Facts
+from ..facts import Facts, Stage
 from .artifact import FILENAME, Artifact, default_path, load
 from .base import CATEGORIES, Scores
 from .embed import DIM, Embedder
@@ -43,6 +43,23 @@ from .screen import Screen
 
 F32 = npt.NDArray[np.float32]
 I32 = npt.NDArray[np.int32]
+
+
+def screen_reading(facts: Facts) -> Reading | None:
+    """What the screen may judge for these facts, or None when only the full model may.
+
+    An input is screened as read (the screen itself refuses one with earlier turns).
+    An output or a tool call answering a single user turn is screened on its own text:
+    the turn before it was decided already (a red line there never reaches this
+    stage), and nothing earlier can hide a red line that only the context shows.
+    Longer conversations always go to the full model.
+    """
+    if facts.stage is Stage.INPUT:
+        return read_facts(facts)
+    turns = [m for m in facts.messages if m.role != "system"]
+    if len(turns) > 1:
+        return None
+    return Reading(read_facts(facts).latest, "")
 
 
 def embed_readings(
@@ -104,13 +121,17 @@ class TrainedClassifier:
         return self.classify_many([facts])[0]
 
     def classify_many(self, batch: Sequence[Facts]) -> list[Scores]:
-        return self.classify_readings([read_facts(f) for f in batch])
+        return self.classify_readings([read_facts(f) for f in batch], [screen_reading(f) for f in batch])
 
-    def classify_readings(self, readings: Sequence[Reading]) -> list[Scores]:
+    def classify_readings(
+        self, readings: Sequence[Reading], screen_readings: Sequence[Reading | None] | None = None
+    ) -> list[Scores]:
         """Scores for readings (the path ``train`` and ``eval`` share with run time).
 
         Readings the artifact's screen is confident about are answered from their
-        n-grams alone; only the rest are embedded (see ``screen``).
+        n-grams alone; only the rest are embedded (see ``screen``). ``screen_readings``
+        says what the screen may look at for each row (None: skip the screen); by
+        default the reading itself.
         """
         if not readings:
             return []
@@ -121,7 +142,11 @@ class TrainedClassifier:
         out: list[Scores | None] = [None] * len(readings)
         if self._screen is not None:
             for i, r in enumerate(readings):
-                probs = self._screen.answer(r, languages[i], *sparse[i])
+                sr = r if screen_readings is None else screen_readings[i]
+                if sr is None:
+                    continue
+                features = sparse[i] if sr is r else hashed_features(sr, self._config, self._norm)
+                probs = self._screen.answer(sr, languages[i], *features)
                 if probs is not None:
                     out[i] = self._scores(artifact, probs, languages[i], uncertain=False)
         rest = [i for i, s in enumerate(out) if s is None]
