@@ -11,6 +11,7 @@ import pytest
 
 from redline.api import create_app
 from redline.settings import load_settings
+from tests.support.cli import issue_key
 from tests.support.http import request_json
 from tests.support.server import serving
 
@@ -78,34 +79,10 @@ def test_openapi_document_lists_check(base: str) -> None:
 
 
 def test_api_key_sets_the_principal_and_fixed_attributes(tmp_path_factory: pytest.TempPathFactory) -> None:
-    from click.testing import CliRunner
-
-    from redline.cli import main
 
     data = Path(tmp_path_factory.mktemp("keyed"))
     db = f"sqlite:///{data / 'redline.db'}"
-    issued = CliRunner().invoke(
-        main,
-        [
-            "--config",
-            "/dev/null",
-            "keys",
-            "issue",
-            "--tenant",
-            "acme",
-            "--app",
-            "ops",
-            "--user",
-            "ana",
-            "--attr",
-            "purpose=logistics",
-            "--json",
-            "--database-url",
-            db,
-        ],
-    )
-    assert issued.exit_code == 0, issued.output
-    key = json.loads(issued.stdout)["key"]
+    key = issue_key(db, "acme", "ops", "--user", "ana", "--attr", "purpose=logistics")
     policy = data / "p.yaml"
     policy.write_text(
         "redline: 1\nname: p\ncategories:\n  general: {threshold: 0}\n"
@@ -136,26 +113,7 @@ def test_api_key_sets_the_principal_and_fixed_attributes(tmp_path_factory: pytes
         )
         assert d["status"] == 200 and d["verdict"] == "allow"
         # A key without fixed attributes lets the request's own purpose count: the rule does fire.
-        plain = json.loads(
-            CliRunner()
-            .invoke(
-                main,
-                [
-                    "--config",
-                    "/dev/null",
-                    "keys",
-                    "issue",
-                    "--tenant",
-                    "acme",
-                    "--app",
-                    "ops",
-                    "--json",
-                    "--database-url",
-                    db,
-                ],
-            )
-            .stdout
-        )["key"]
+        plain = issue_key(db, "acme", "ops")
         d = keyed({"text": "hello"}, plain, **{"x-redline-purpose": "recruiting"})
         assert d["status"] == 200 and d["verdict"] == "deny" and d["rules"] == ["no-recruiting"]
         assert keyed({"text": "hi"}, "rl-nope")["status"] == 401

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from redline.cli import main
 from redline.gateway.standin import Script, StandIn
 from redline.policy import default_policy_path
 from redline.settings import load_settings
+from tests.support.cli import issue_key
 from tests.support.http import request_json
 from tests.support.server import serving
 
@@ -83,25 +83,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             input=PASSWORD + "\n",
         )
         assert r.exit_code == 0, r.output
-    issued = runner.invoke(
-        main,
-        [
-            "--config",
-            "/dev/null",
-            "keys",
-            "issue",
-            "--tenant",
-            "acme",
-            "--app",
-            "ops",
-            "--user",
-            "ana",
-            "--json",
-            "--database-url",
-            db,
-        ],
-    )
-    key = json.loads(issued.stdout)["key"]
+    key = issue_key(db, "acme", "ops", "--user", "ana")
     upstream = Upstream()
     settings = load_settings(
         environ={},
