@@ -87,6 +87,24 @@ def _in_tx(conn: sqlite3.Connection, body: Callable[[], T]) -> T:
     return result
 
 
+def _ensure_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL. Changing the journal mode needs a lock that SQLite does not
+    wait for (busy_timeout does not apply), so several stores opening one file at once
+    retry here, up to the busy timeout; a file already in WAL needs no lock at all."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            row = conn.execute("PRAGMA journal_mode").fetchone()
+            if row is not None and str(row[0]).lower() == "wal":
+                return
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class SQLiteStore(SQLStore):
     """The embedded backend. Open with ``await SQLiteStore.open(url)`` or ``open_store``."""
 
@@ -144,7 +162,7 @@ class SQLiteStore(SQLStore):
         conn = self._connect()
         self._wconn = conn
         if not self._memory:
-            conn.execute("PRAGMA journal_mode = WAL")
+            _ensure_wal(conn)
         self._migrate(conn)
 
     def _open_reader(self) -> None:
