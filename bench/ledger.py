@@ -24,20 +24,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import asyncpg
 
+import store_append  # bench/ is sys.path[0] when this script runs
 from redline.decision import Decision, PolicyRef, Verdict
 from redline.facts import Facts, Principal
 from redline.ledger.bundle import load_tree
@@ -46,7 +44,7 @@ from redline.ledger.keys import load_or_create
 from redline.ledger.log import Ledger
 from redline.ledger.merkle import MerkleTree, leaf_hash, verify_consistency, verify_inclusion
 from redline.ledger.verify import verify_store
-from redline.store import LeafRecord, Store, open_store
+from redline.store import LeafRecord, open_store
 
 DEFAULT_PG_URL = "postgresql://redline:redline@127.0.0.1:5432/redline_test"
 DECISION = Decision(
@@ -59,17 +57,6 @@ DECISION = Decision(
 )
 
 
-def _store_bench() -> ModuleType:
-    """bench/store_append.py (the store engineer's), for machine() and pg_settings()."""
-    path = Path(__file__).with_name("store_append.py")
-    spec = importlib.util.spec_from_file_location("store_append", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up here
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def _facts(n: int) -> Facts:
     return Facts.from_text(
         f"summarise the maintenance backlog for depot {n} and list overdue inspections",
@@ -78,26 +65,10 @@ def _facts(n: int) -> Facts:
     )
 
 
-async def _fresh(backend: str, workdir: Path, pg_url: str) -> tuple[Store, str | None]:
-    if backend == "sqlite":
-        return await open_store(f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.db'}"), None
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    sep = "&" if "?" in pg_url else "?"
-    return await open_store(f"{pg_url}{sep}schema={schema}"), schema
-
-
-async def _drop(pg_url: str, schema: str) -> None:
-    conn = await asyncpg.connect(pg_url)
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await conn.close()
-
-
 async def append_cell(
     backend: str, concurrency: int, seconds: float, workdir: Path, pg_url: str
 ) -> dict[str, Any]:
-    store, schema = await _fresh(backend, workdir, pg_url)
+    store, schema = await store_append.fresh_store(backend, workdir, pg_url)
     ledger = await Ledger.open(store, workdir / f"keys-{uuid.uuid4().hex[:6]}", encrypt=True)
     lat: list[float] = []
     pool = [_facts(i) for i in range(1000)]  # the caller already has its facts; don't time building them
@@ -120,7 +91,7 @@ async def append_cell(
     await ledger.close()
     await store.close()
     if schema:
-        await _drop(pg_url, schema)
+        await store_append.drop_schema(pg_url, schema)
     lat.sort()
     return {
         "backend": backend,
@@ -225,7 +196,7 @@ async def full_verify(n: int, workdir: Path) -> dict[str, Any]:
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
-    sb = _store_bench()
+    sb = store_append
     out: dict[str, Any] = {"machine": sb.machine()}
     backends = [b for b in args.backends.split(",") if b]
     if "postgresql" in backends:

@@ -111,7 +111,7 @@ async def _closed_loop(store: Store, mode: str, concurrency: int, seconds: float
     )
 
 
-async def _fresh_store(backend: str, workdir: Path, pg_url: str) -> tuple[Store, str | None]:
+async def fresh_store(backend: str, workdir: Path, pg_url: str) -> tuple[Store, str | None]:
     if backend == "sqlite":
         path = workdir / f"bench-{uuid.uuid4().hex[:8]}.db"
         return await open_store(f"sqlite:///{path}"), None
@@ -120,7 +120,7 @@ async def _fresh_store(backend: str, workdir: Path, pg_url: str) -> tuple[Store,
     return await open_store(f"{pg_url}{sep}schema={schema}"), schema
 
 
-async def _drop_schema(pg_url: str, schema: str) -> None:
+async def drop_schema(pg_url: str, schema: str) -> None:
     conn = await asyncpg.connect(pg_url)
     try:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
@@ -157,7 +157,7 @@ async def run(
     try:
         for _ in range(repeats):
             for backend, mode, concurrency in plan:
-                store, schema = await _fresh_store(backend, base, pg_url)
+                store, schema = await fresh_store(backend, base, pg_url)
                 try:
                     samples[(backend, mode, concurrency)].append(
                         await _closed_loop(store, mode, concurrency, seconds)
@@ -165,7 +165,7 @@ async def run(
                 finally:
                     await store.close()
                     if schema is not None:
-                        await _drop_schema(pg_url, schema)
+                        await drop_schema(pg_url, schema)
     finally:
         if own_dir:
             for p in base.glob("*"):
