@@ -8,7 +8,7 @@ LLM_STAMP := $(VENV)/.llm-installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test lint llm e2e browser bench ci clean
+.PHONY: run test lint llm e2e browser bench ci clean static-embeddings classifier
 
 $(STAMP): requirements.lock requirements-models.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,15 @@ e2e: $(LLM_STAMP)
 ## The reviewer UI driven in Debian's chromium (apt-get install chromium).
 browser: $(STAMP)
 	$(BIN)/pytest -q -m browser tests/browser
+
+## Rebuild the screen's static word-piece table from the installed MiniLM model (deterministic).
+static-embeddings: $(STAMP)
+	$(BIN)/python -m redline.classify.static
+
+## Rebuild the corpus and retrain the shipped classifier artifact (about 15 minutes on 2 cores).
+classifier: $(STAMP)
+	$(BIN)/python data/corpus/build.py
+	$(BIN)/redline train
 
 ci:
 	bash .ci/run

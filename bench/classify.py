@@ -1,8 +1,9 @@
 """Benchmark the use classifier against the keyword floor, and print the machine.
 
 Figures: single-prompt p50/p99 latency for a 30-word prompt (classifier alone and
-through the Enforcer with the default policy; a red-line prompt, which always runs the
-embedding model, and a benign one, which the n-gram screen may answer alone), the share
+through the Enforcer with the default policy; a red-line prompt and a benign one, each
+answered by the screen alone when it is confident, else by the embedding model), the
+same over every single-turn row of 25-35 words one prompt at a time, the share
 of rows the screen answered, batch throughput (prompts/s with
 ``classify_many``), peak RSS, and cold start (fresh process: ``import redline``
 plus the first classification). The keyword floor is ``NullClassifier`` plus the
@@ -182,6 +183,20 @@ def main() -> None:
         "p99": round(pct(benign_ms, 99), 3),
         "screened": clf.screened([read_facts(benign)])[0],
     }
+
+    # Every row of about 30 words (25-35, single turn), one prompt at a time: the latency
+    # distribution of real prompts, screened or not, rather than of one chosen prompt.
+    thirty = [facts_of(r) for r in rows if 25 <= len(r["text"].split()) <= 35 and not r.get("context")]
+    per_row: list[float] = []
+    for f in thirty:
+        per_row += timed(lambda f=f: clf.classify(f), 3)
+    report["single_30ish_rows_ms"] = {
+        "rows": len(thirty),
+        "p50": round(pct(per_row, 50), 3),
+        "p99": round(pct(per_row, 99), 3),
+        "screened": round(sum(clf.screened([read_facts(f) for f in thirty])) / max(1, len(thirty)), 4),
+    }
+    report["single_30_words_redline_screened"] = clf.screened([read_facts(facts)])[0]
 
     batch_facts = [facts_of(r) for r in rows]
     runs = []

@@ -1,28 +1,34 @@
-"""The screen: a cheap first stage that answers confidently benign text without the embedding model.
+"""The screen: a cheap first stage that answers the text it is sure of without the embedding model.
 
-The screen is a linear softmax head over the same hashed n-gram features the
-full head uses (:func:`features.hashed_features`), trained by ``redline train``
-into the same artifact (arrays ``screen_sparse`` and ``screen_bias``, settings
-under ``meta["screen"]``). Computing the n-grams and one sparse product takes
-well under a millisecond; the embedding model takes ~15 ms per prompt.
+The screen is a small head over the hashed n-gram features the full head uses
+(:func:`features.hashed_features`) and a static sentence vector
+(:mod:`static`: word-piece vectors distilled from the same MiniLM model),
+trained by ``redline train`` into the same artifact (arrays ``screen_*``,
+settings under ``meta["screen"]``). It costs about a millisecond; the
+contextual embedding model costs ~15 ms per 30-word prompt on one core.
 
-It answers a reading only when all of these hold, otherwise the full model runs:
+Categories fall in three verdict groups: red lines (deny), review categories,
+and allowed ones (:data:`GROUPS`). The screen answers a reading only when all of
+these hold, otherwise the full model runs:
 
 * the screen is enabled in the artifact (``meta["screen"]["enabled"]``);
 * the reading has no earlier turns (a red line that lives in the context is
   the full model's job);
 * the language is one the model knows and the text is readable;
-* the screen's calibrated probability mass on the allowed categories
-  (:data:`ALLOWED`) is at least ``tau``, its top category is an allowed one,
-  and its top probability clears the artifact's confidence floor for that
-  language (so a screened answer is never ``uncertain``).
+* its top category's probability clears the artifact's confidence floor for
+  that language (so a screened answer is never ``uncertain``), and the
+  calibrated probability mass of that category's group is at least the
+  group's threshold ``tau``.
 
-``tau`` is chosen at training time by pair-grouped cross-validation on the
-training split only: the smallest threshold (most benign rows screened) at
-which at most ``max_missed`` of the red-line and review training rows, out of
-fold, would have been screened out. What callers may rely on: a screened
-answer's scores are the screen's temperature-calibrated probabilities over
-every category (they sum to 1); the classifier version is the artifact's.
+Each group's ``tau`` is chosen at training time by pair-grouped
+cross-validation on the training split only: the smallest threshold (most rows
+screened) at which at most ``max_missed`` of the training rows *outside* the
+group, out of fold, would have been screened into it. For the allowed group
+that bounds red-line and review rows waved through; for the red-line group,
+allowed and review rows denied without the full model. What callers may rely
+on: a screened answer's scores are the screen's temperature-calibrated
+probabilities over every category (they sum to 1); the classifier version is
+the artifact's.
 """
 
 from __future__ import annotations
@@ -44,9 +50,16 @@ F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I32 = npt.NDArray[np.int32]
 
-#: Categories whose default verdict is allow (neither red line nor review); the
-#: screen may answer only for these.
+#: Categories whose default verdict is allow (neither red line nor review).
 ALLOWED: tuple[str, ...] = tuple(c for c in CATEGORIES if c not in RED_LINES + REVIEW_CATEGORIES)
+#: The verdict groups, in the order of ``tau``: deny, review, allow.
+GROUPS: tuple[tuple[str, ...], ...] = (RED_LINES, REVIEW_CATEGORIES, ALLOWED)
+GROUP_NAMES: tuple[str, ...] = ("deny", "review", "allow")
+
+
+def group_index(categories: Sequence[str]) -> npt.NDArray[np.int64]:
+    """The verdict group of each category, in the given order."""
+    return np.array([next(g for g, names in enumerate(GROUPS) if c in names) for c in categories])
 
 
 def eligible(reading: Reading, language: str) -> bool:
@@ -54,21 +67,32 @@ def eligible(reading: Reading, language: str) -> bool:
     return not reading.context and language != UNKNOWN and readable(reading.latest)
 
 
-def confident(probs: F64, allowed: npt.NDArray[np.bool_], tau: float, floor: float) -> bool:
+def group_masses(probs: F64, groups: npt.NDArray[np.int64]) -> F64:
+    """Probability mass of each verdict group, ``(..., len(GROUPS))``."""
+    out: F64 = np.stack([probs[..., groups == g].sum(axis=-1) for g in range(len(GROUPS))], axis=-1)
+    return out
+
+
+def confident(probs: F64, groups: npt.NDArray[np.int64], taus: Sequence[float], floor: float) -> bool:
     """The screen's acceptance test on one row of calibrated probabilities."""
     top = int(probs.argmax())
-    return bool(allowed[top]) and float(probs[top]) >= floor and float(probs[allowed].sum()) >= tau
+    g = int(groups[top])
+    return float(probs[top]) >= floor and float(probs[groups == g].sum()) >= taus[g]
 
 
 @dataclass(frozen=True, slots=True)
 class Screen:
     """The screen of a loaded artifact (run time; numpy only)."""
 
+    w1: F32  # (d, hidden) on the static vector
+    b1: F32
+    w2: F32  # (hidden, k)
     sparse: F32  # (h, k)
     bias: F32  # (k,)
+    sif: F32  # (vocab,) word-piece weights of the static vector
     temperature: float
-    tau: float
-    allowed: npt.NDArray[np.bool_]  # (k,) in the artifact's category order
+    taus: tuple[float, ...]  # per group, GROUPS order
+    groups: npt.NDArray[np.int64]  # (k,) in the artifact's category order
     floor: float
     floor_other: float
 
@@ -76,46 +100,48 @@ class Screen:
     def of(cls, meta: dict[str, Any], arrays: dict[str, F32]) -> Screen | None:
         """The artifact's screen, or ``None`` when it has none or it is switched off."""
         spec = meta.get("screen")
-        if not isinstance(spec, dict) or not spec.get("enabled") or "screen_sparse" not in arrays:
+        if not isinstance(spec, dict) or not spec.get("enabled") or "screen_w1" not in arrays:
             return None
         return cls(
+            arrays["screen_w1"],
+            arrays["screen_b1"],
+            arrays["screen_w2"],
             arrays["screen_sparse"],
             arrays["screen_bias"],
+            arrays["screen_sif"],
             float(spec["temperature"]),
-            float(spec["tau"]),
-            np.array([c in ALLOWED for c in meta["categories"]]),
+            tuple(float(spec["tau"][name]) for name in GROUP_NAMES),
+            group_index(meta["categories"]),
             float(meta["min_confidence"]),
             float(meta["min_confidence_other"]),
         )
 
-    def answer(self, reading: Reading, language: str, cols: I32, vals: F32) -> F64 | None:
-        """Calibrated probabilities when the screen is confident the text is benign, else ``None``."""
-        if not eligible(reading, language):
-            return None
-        z = self.bias + (vals @ self.sparse[cols] if len(cols) else 0.0)
+    def answer(self, language: str, cols: I32, vals: F32, dense: F32) -> F64 | None:
+        """Calibrated probabilities when the screen is confident, else ``None``.
+
+        The caller has checked :func:`eligible` (and computed ``dense``, the
+        static vector, only for eligible readings).
+        """
+        hidden = np.maximum(dense @ self.w1 + self.b1, 0.0)
+        z = hidden @ self.w2 + self.bias + (vals @ self.sparse[cols] if len(cols) else 0.0)
         probs = softmax(np.asarray(z, dtype=np.float64) / self.temperature)
         floor = self.floor if language == "en" else self.floor_other
-        return probs if confident(probs, self.allowed, self.tau, floor) else None
-
-
-def sparse_only(design: Design) -> Design:
-    """The design without its dense block (what the screen sees)."""
-    return Design(np.zeros((design.n, 0)), design.rows, design.cols, design.vals, design.n_sparse)
+        return probs if confident(probs, self.groups, self.taus, floor) else None
 
 
 def choose_tau(
-    benign_mass: F64, passes: npt.NDArray[np.bool_], risky: npt.NDArray[np.bool_], max_missed: float
+    mass: F64, passes: npt.NDArray[np.bool_], wrong: npt.NDArray[np.bool_], max_missed: float
 ) -> float:
-    """The smallest threshold letting through at most ``max_missed`` of the ``risky`` rows.
+    """The smallest threshold letting through at most ``max_missed`` of the ``wrong`` rows.
 
-    ``passes`` marks rows that would be screened at any threshold (eligible, top
-    category allowed and above the floor); a row is screened when it passes and
-    its ``benign_mass`` is at least the threshold. Returned rounded up to 6
-    decimals so the stored value is exact and on the safe side.
+    ``passes`` marks rows that would be screened into the group at any threshold
+    (eligible, top category in the group and above the floor); a row is screened
+    when it passes and its group ``mass`` is at least the threshold. Returned
+    rounded up to 6 decimals so the stored value is exact and on the safe side.
     """
-    budget = math.floor(max_missed * int(risky.sum()))
-    masses = np.sort(benign_mass[risky & passes])[::-1]
-    # Strictly above the (budget+1)-th largest risky mass, so only `budget` rows stay
+    budget = math.floor(max_missed * int(wrong.sum()))
+    masses = np.sort(mass[wrong & passes])[::-1]
+    # Strictly above the (budget+1)-th largest wrong mass, so only `budget` rows stay
     # above it (above 1 means the screen answers nothing); never below one half.
     tau = 0.5 if len(masses) <= budget else max(0.5, float(masses[budget]) + 1e-6)
     return math.ceil(tau * 1e6) / 1e6
@@ -135,16 +161,22 @@ def train_screen(
     languages: Sequence[str],
     *,
     weights_of: Callable[[npt.NDArray[np.int64]], F64],
+    l2_dense: float,
     l2_sparse: float,
+    hidden: int,
     max_iter: int,
     floor: float,
     floor_other: float,
     max_missed: float,
     enabled: bool,
+    seed: int = 0,
 ) -> ScreenFit:
-    """Fit the screen on out-of-fold logits (temperature, ``tau``), then on all rows."""
+    """Fit the screen on out-of-fold logits (temperature, ``tau`` per group), then on all rows.
+
+    ``design`` holds the screen's own features: the static vectors as its dense
+    block and the hashed n-grams as its sparse block.
+    """
     k = len(CATEGORIES)
-    sparse = sparse_only(design)
     n_folds = int(folds.max()) + 1 if len(folds) else 0
 
     def fit_on(part: Design, yy: npt.NDArray[np.int64]) -> Weights:
@@ -153,9 +185,10 @@ def train_screen(
             yy,
             k,
             sample_weight=weights_of(yy),
-            l2_dense=0.0,
+            l2_dense=l2_dense,
             l2_sparse=l2_sparse,
-            hidden=0,
+            hidden=hidden,
+            seed=seed,
             max_iter=max_iter,
         )
 
@@ -164,31 +197,46 @@ def train_screen(
         held = folds == f
         if not held.any() or held.all():
             continue
-        w = fit_on(sparse.subset(~held), y[~held])
-        oof[held] = logits(sparse.subset(held), w)
+        w = fit_on(design.subset(~held), y[~held])
+        oof[held] = logits(design.subset(held), w)
     temperature = fit_temperature(oof, y)
     probs = softmax(oof / temperature)
-    allowed = np.array([c in ALLOWED for c in CATEGORIES])
-    risky = ~allowed[y]
-    benign_mass = probs[:, allowed].sum(axis=1)
-    passes = np.array(
+    groups = group_index(CATEGORIES)
+    true_group = groups[y]
+    top_group = groups[probs.argmax(axis=1)]
+    masses = group_masses(probs, groups)
+    passes_floor = np.array(
         [
-            eligible(r, lang) and confident(probs[i], allowed, 0.0, floor if lang == "en" else floor_other)
+            eligible(r, lang) and float(probs[i].max()) >= (floor if lang == "en" else floor_other)
             for i, (r, lang) in enumerate(zip(readings, languages, strict=True))
         ],
         dtype=bool,
     )
-    tau = choose_tau(benign_mass, passes, risky, max_missed)
-    screened = passes & (benign_mass >= tau)
-    weights = fit_on(sparse, y)
+    taus: dict[str, float] = {}
+    screened = np.zeros(design.n, dtype=bool)
+    stats: dict[str, Any] = {}
+    for g, name in enumerate(GROUP_NAMES):
+        passes = passes_floor & (top_group == g)
+        wrong = true_group != g
+        tau = choose_tau(masses[:, g], passes, wrong, max_missed)
+        into = passes & (masses[:, g] >= tau)
+        screened |= into
+        taus[name] = tau
+        stats[name] = {
+            "screened_right": int((into & ~wrong).sum()),
+            "screened_wrong": int((into & wrong).sum()),
+            "rows_of_group": int((~wrong).sum()),
+        }
+    weights = fit_on(design, y)
     meta = {
         "enabled": enabled,
-        "tau": tau,
+        "tau": taus,
         "temperature": round(temperature, 6),
         "max_missed": max_missed,
+        "l2_dense": l2_dense,
         "l2_sparse": l2_sparse,
-        "cv_benign_screened": round(float(screened[~risky].mean()) if (~risky).any() else 0.0, 4),
-        "cv_risky_screened": int(screened[risky].sum()),
-        "cv_risky_rows": int(risky.sum()),
+        "hidden": hidden,
+        "cv_screened": round(float(screened.mean()) if design.n else 0.0, 4),
+        "cv_groups": stats,
     }
     return ScreenFit(weights, meta)

@@ -5,8 +5,9 @@ compute features with the run-time code (``features``, ``embed``), fit the head
 on K pair-grouped folds to get out-of-fold logits, fit the softmax temperature
 on those (cross-validation on the training rows only — nothing is fitted or
 tuned on dev), then fit the head on all training rows. The screen (``screen``),
-a sparse-only first stage, is fitted the same way on the same folds; its
-threshold comes from its out-of-fold scores. Both go into one artifact.
+a cheap first stage over static word-piece vectors and the same n-grams, is
+fitted the same way on the same folds; its thresholds come from its
+out-of-fold scores. Both go into one artifact.
 
 Same corpus bytes + same seed + same machine → byte-identical artifact: folds
 come from a hash of (seed, pair), the optimiser starts from zero and has no
@@ -33,6 +34,8 @@ from .features import FeatureConfig, Reading, hashed_features, normalizer
 from .head import Design, Weights, fit, fit_temperature, logits, softmax
 from .langid import identify
 from .screen import train_screen
+from .static import INFO, StaticEmbedder, sif_weights
+from .static import default_dir as static_dir
 from .trained import embed_readings
 
 CONTEXT_TURNS = 4
@@ -52,10 +55,12 @@ class TrainConfig:
     class_balance: float = 0.5  # sample weight ∝ (1 / class frequency) ** class_balance
     min_confidence: float = 0.5
     min_confidence_other: float = 0.85
-    # The screen (``screen``): n-gram-only first stage. ``screen_max_missed`` is the
-    # share of red-line + review training rows (out of fold) it may let through.
+    # The screen (``screen``): static vectors + n-grams. ``screen_max_missed`` is the share
+    # of the training rows outside a verdict group (out of fold) it may screen into it.
     screen: bool = True
+    screen_l2_dense: float = 1e-3
     screen_l2_sparse: float = 3e-5
+    screen_hidden: int = 64
     screen_max_missed: float = 0.003
 
 
@@ -132,6 +137,21 @@ def build_design(examples: Sequence[Example], config: FeatureConfig, embedder: E
     )
 
 
+def screen_design(
+    examples: Sequence[Example], design: Design, config: FeatureConfig, static: StaticEmbedder
+) -> tuple[Design, npt.NDArray[np.float32]]:
+    """The screen's design (static vectors of the latest text + the same n-grams) and its SIF weights.
+
+    The word-piece weights come from the training rows' latest texts (normalised
+    the way run time normalises them).
+    """
+    norm = normalizer(config.normalizer)
+    texts = [norm(e.reading.latest) for e in examples]
+    sif = sif_weights(static.ids(texts), int(static._tokenizer.get_vocab_size()))
+    dense = static.embed(texts, sif).astype(np.float64)
+    return Design(dense, design.rows, design.cols, design.vals, design.n_sparse), sif
+
+
 def folds_of(pairs: Sequence[str], k: int, seed: int) -> npt.NDArray[np.int64]:
     """Fold of each row from a hash of (seed, pair): a pair never straddles folds."""
     return np.array(
@@ -196,20 +216,27 @@ def train(
     temperature_other = fit_temperature(oof[~english], y[~english]) if (~english).sum() >= 20 else temperature
     probs = softmax(oof / np.where(english, temperature, temperature_other)[:, None])
     weights = fit_head(design, y, config, seed)
+    static = StaticEmbedder(static_dir())
+    static.load()
+    sdesign, sif = screen_design(examples, design, config.features, static)
     screen = train_screen(
-        design,
+        sdesign,
         y,
         folds,
         [e.reading for e in examples],
         [identify(e.reading.latest) for e in examples],
         weights_of=lambda yy: sample_weights(yy, len(CATEGORIES), config.class_balance),
+        l2_dense=config.screen_l2_dense,
         l2_sparse=config.screen_l2_sparse,
+        hidden=config.screen_hidden,
         max_iter=config.max_iter,
         floor=config.min_confidence,
         floor_other=config.min_confidence_other,
         max_missed=config.screen_max_missed,
         enabled=config.screen,
+        seed=seed,
     )
+    screen.meta["static_sha256"] = json.loads((static.directory / INFO).read_text(encoding="utf-8"))["sha256"]
     _, onnx_sha = onnx_path()
     meta: dict[str, Any] = {
         "categories": list(CATEGORIES),
@@ -245,8 +272,12 @@ def train(
             "w2": weights.w2,
             "w_sparse": weights.sparse,
             "bias": weights.bias,
+            "screen_w1": screen.weights.w1,
+            "screen_b1": screen.weights.b1,
+            "screen_w2": screen.weights.w2,
             "screen_sparse": screen.weights.sparse,
             "screen_bias": screen.weights.bias,
+            "screen_sif": sif,
         },
     )
     out_dir = Path(out_dir)

@@ -39,7 +39,9 @@ from .embed import DIM, Embedder
 from .features import FeatureConfig, Reading, hashed_features, normalizer, read_facts, readable
 from .head import logits_one, softmax
 from .langid import UNKNOWN, identify
-from .screen import Screen
+from .screen import Screen, eligible
+from .static import INFO, StaticEmbedder
+from .static import default_dir as static_dir
 
 F32 = npt.NDArray[np.float32]
 I32 = npt.NDArray[np.int32]
@@ -82,13 +84,16 @@ def embed_readings(
 
 
 class TrainedClassifier:
-    """Calibrated use classifier: an n-gram screen, then embeddings + hashed n-grams + a head."""
+    """Calibrated use classifier: a static-vector + n-gram screen, then MiniLM + n-grams + a head."""
 
     def __init__(self, artifact_path: Path | None = None, *, threads: int | None = None) -> None:
         path = Path(artifact_path) if artifact_path is not None else default_path()
         # A directory means the artifact file inside it (what ``redline train --out`` writes).
         self.artifact_path = path / FILENAME if path.is_dir() else path
         self.embedder = Embedder(threads=threads)
+        # The static table of the screen: beside the artifact when one is there, else the package's.
+        here = self.artifact_path.parent
+        self.static = StaticEmbedder(here if (here / INFO).exists() else static_dir())
         self._lock = threading.Lock()
         self._artifact: Artifact | None = None
         self._norm: Callable[[str], str] | None = None
@@ -104,12 +109,32 @@ class TrainedClassifier:
                     self._norm = normalizer(str(artifact.meta["features"]["normalizer"]))
                     self._config = FeatureConfig.from_dict(artifact.meta["features"])
                     self._screen = Screen.of(artifact.meta, artifact.arrays)
+                    if self._screen is not None:
+                        self._check_static(artifact)
                     self._artifact = artifact
         return self._artifact
 
+    def _check_static(self, artifact: Artifact) -> None:
+        import json
+
+        from ..errors import ClassifierError
+
+        want = artifact.meta["screen"].get("static_sha256")
+        try:
+            have = json.loads((self.static.directory / INFO).read_text(encoding="utf-8"))["sha256"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise ClassifierError(f"cannot read the static embedding table's {INFO}: {exc}") from exc
+        if want != have:
+            raise ClassifierError(
+                f"the classifier artifact was trained with another static embedding table ({want}); "
+                "rebuild it with `redline train`"
+            )
+
     def load(self) -> None:
-        """Load the artifact and the embedding model now rather than on first use."""
+        """Load the artifact and both embedding models now rather than on first use."""
         self._load_artifact()
+        if self._screen is not None:
+            self.static.load()
         self.embedder.load()
 
     @property
@@ -128,8 +153,9 @@ class TrainedClassifier:
     ) -> list[Scores]:
         """Scores for readings (the path ``train`` and ``eval`` share with run time).
 
-        Readings the artifact's screen is confident about are answered from their
-        n-grams alone; only the rest are embedded (see ``screen``). ``screen_readings``
+        Readings the artifact's screen is confident about are answered from its
+        cheap features (static vector and n-grams); only the rest run the
+        contextual embedding model (see ``screen``). ``screen_readings``
         says what the screen may look at for each row (None: skip the screen); by
         default the reading itself.
         """
@@ -141,14 +167,21 @@ class TrainedClassifier:
         languages = [identify(r.latest) for r in readings]
         out: list[Scores | None] = [None] * len(readings)
         if self._screen is not None:
+            screen = self._screen
+            todo = []
             for i, r in enumerate(readings):
                 sr = r if screen_readings is None else screen_readings[i]
-                if sr is None:
-                    continue
-                features = sparse[i] if sr is r else hashed_features(sr, self._config, self._norm)
-                probs = self._screen.answer(sr, languages[i], *features)
-                if probs is not None:
-                    out[i] = self._scores(artifact, probs, languages[i], uncertain=False)
+                if sr is not None and eligible(sr, languages[i]):
+                    todo.append((i, sr))
+            if todo:
+                dense = self.static.embed([self._norm(sr.latest) for _, sr in todo], screen.sif)
+                for (i, sr), vec in zip(todo, dense, strict=True):
+                    features = (
+                        sparse[i] if sr is readings[i] else hashed_features(sr, self._config, self._norm)
+                    )
+                    probs = screen.answer(languages[i], *features, vec)
+                    if probs is not None:
+                        out[i] = self._scores(artifact, probs, languages[i], uncertain=False)
         rest = [i for i, s in enumerate(out) if s is None]
         if rest:
             dense = embed_readings(self.embedder, [readings[i] for i in rest], self._norm)
@@ -162,10 +195,13 @@ class TrainedClassifier:
         assert self._norm is not None and self._config is not None
         if self._screen is None:
             return [False] * len(readings)
+        screen, norm, config = self._screen, self._norm, self._config
+        languages = [identify(r.latest) for r in readings]
+        ok = [eligible(r, lang) for r, lang in zip(readings, languages, strict=True)]
+        dense = self.static.embed([norm(r.latest) for r in readings], screen.sif)
         return [
-            self._screen.answer(r, identify(r.latest), *hashed_features(r, self._config, self._norm))
-            is not None
-            for r in readings
+            ok[i] and screen.answer(languages[i], *hashed_features(r, config, norm), dense[i]) is not None
+            for i, r in enumerate(readings)
         ]
 
     def _score(

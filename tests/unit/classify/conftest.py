@@ -71,7 +71,11 @@ def small_config() -> object:
 
     # Small hashed spaces and few iterations keep the tests quick; the code path is the real one.
     return TrainConfig(
-        features=FeatureConfig(char_bits=10, word_bits=9, ctx_bits=8), folds=3, max_iter=60, hidden=16
+        features=FeatureConfig(char_bits=10, word_bits=9, ctx_bits=8),
+        folds=3,
+        max_iter=60,
+        hidden=16,
+        screen_hidden=8,
     )
 
 

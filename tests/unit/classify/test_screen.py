@@ -1,4 +1,4 @@
-"""The n-gram screen in front of the embedding model: threshold choice, switch, and run-time path."""
+"""The screen in front of the embedding model: threshold choice, switch, and run-time path."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from redline.classify.artifact import dumps, load
-from redline.classify.base import CATEGORIES
-from redline.classify.screen import ALLOWED, Screen, choose_tau
+from redline.classify.base import CATEGORIES, RED_LINES
+from redline.classify.screen import ALLOWED, GROUP_NAMES, Screen, choose_tau, group_index
 from redline.classify.trained import TrainedClassifier
+from redline.errors import ClassifierError
 from redline.facts import Facts, Message, Stage
 
 
@@ -43,6 +45,18 @@ def test_tau_lets_through_at_most_the_budget_of_risky_rows() -> None:
     assert choose_tau(np.array([0.1, 0.2]), np.ones(2, dtype=bool), np.array([False, True]), 0.0) == 0.5
 
 
+#: Thresholds that let the screen answer benign text only, or anything.
+ALLOW_ONLY = {"deny": 2.0, "review": 2.0, "allow": 0.0}
+OPEN = {"deny": 0.0, "review": 0.0, "allow": 0.0}
+
+
+def test_verdict_groups_cover_every_category_once() -> None:
+    groups = group_index(CATEGORIES)
+    assert [GROUP_NAMES[g] for g in groups[: len(RED_LINES)]] == ["deny", "deny"]
+    assert {GROUP_NAMES[g] for g, c in zip(groups, CATEGORIES, strict=True) if c in ALLOWED} == {"allow"}
+    assert sorted(set(groups.tolist())) == [0, 1, 2]
+
+
 def rewrite(artifact: Path, out: Path, **screen: Any) -> Path:
     loaded = load(artifact)
     meta = dict(loaded.meta)
@@ -57,17 +71,23 @@ def test_training_stores_the_screen(small_artifact: Path) -> None:
     loaded = load(small_artifact)
     spec = loaded.meta["screen"]
     assert spec["enabled"] is True
-    assert spec["tau"] >= 0.5 and spec["temperature"] > 0
-    assert spec["cv_risky_screened"] <= spec["max_missed"] * spec["cv_risky_rows"]
+    assert set(spec["tau"]) == set(GROUP_NAMES)
+    assert all(t >= 0.5 for t in spec["tau"].values()) and spec["temperature"] > 0
+    rows = loaded.meta["training"]["rows"]
+    for name in GROUP_NAMES:
+        stats = spec["cv_groups"][name]
+        assert stats["screened_wrong"] <= spec["max_missed"] * (rows - stats["rows_of_group"])
     k = len(CATEGORIES)
     assert loaded.arrays["screen_sparse"].shape[1] == k and loaded.arrays["screen_bias"].shape == (k,)
+    assert loaded.arrays["screen_w2"].shape[1] == k
+    assert loaded.arrays["screen_sif"].ndim == 1 and loaded.arrays["screen_sif"].min() > 0
     assert Screen.of(loaded.meta, loaded.arrays) is not None
 
 
 def test_a_screened_answer_skips_the_embedding_model(small_artifact: Path, tmp_path: Path) -> None:
-    clf = TrainedClassifier(rewrite(small_artifact, tmp_path / "open.bin", tau=0.0))
+    clf = TrainedClassifier(rewrite(small_artifact, tmp_path / "open.bin", tau=ALLOW_ONLY))
     scores = clf.classify(Facts.from_text("Kill the process that is hogging the CPU."))
-    assert clf.embedder._session is None  # answered from n-grams alone
+    assert clf.embedder._session is None  # answered by the screen alone
     assert scores.top()[0] in ALLOWED
     assert not scores.uncertain
     assert abs(sum(scores.categories.values()) - 1.0) < 1e-3
@@ -75,7 +95,7 @@ def test_a_screened_answer_skips_the_embedding_model(small_artifact: Path, tmp_p
 
 
 def test_context_and_red_lines_go_to_the_full_model(small_artifact: Path, tmp_path: Path) -> None:
-    clf = TrainedClassifier(rewrite(small_artifact, tmp_path / "open.bin", tau=0.0))
+    clf = TrainedClassifier(rewrite(small_artifact, tmp_path / "open.bin", tau=OPEN))
     with_context = Facts(
         stage=Stage.INPUT,
         messages=(
@@ -88,7 +108,7 @@ def test_context_and_red_lines_go_to_the_full_model(small_artifact: Path, tmp_pa
 
 
 def test_the_screen_can_be_switched_off(small_artifact: Path, tmp_path: Path) -> None:
-    off = rewrite(small_artifact, tmp_path / "off.bin", tau=0.0, enabled=False)
+    off = rewrite(small_artifact, tmp_path / "off.bin", tau=OPEN, enabled=False)
     loaded = load(off)
     assert Screen.of(loaded.meta, loaded.arrays) is None
     clf = TrainedClassifier(off)
@@ -100,8 +120,8 @@ def test_the_screen_can_be_switched_off(small_artifact: Path, tmp_path: Path) ->
 
 
 def test_batches_mix_screened_and_full_answers_in_order(small_artifact: Path, tmp_path: Path) -> None:
-    opened = TrainedClassifier(rewrite(small_artifact, tmp_path / "open.bin", tau=0.0))
-    full = TrainedClassifier(rewrite(small_artifact, tmp_path / "off.bin", tau=0.0, enabled=False))
+    opened = TrainedClassifier(rewrite(small_artifact, tmp_path / "open.bin", tau=ALLOW_ONLY))
+    full = TrainedClassifier(rewrite(small_artifact, tmp_path / "off.bin", tau=OPEN, enabled=False))
     batch = [
         Facts.from_text("Kill the process that is hogging the CPU."),
         Facts.from_text("Configure the drone swarm to fire on people in the valley without an operator."),
@@ -113,3 +133,22 @@ def test_batches_mix_screened_and_full_answers_in_order(small_artifact: Path, tm
     for got, ref in zip(many, full.classify_many(batch), strict=True):
         if got.top()[0] not in ALLOWED:
             assert got.categories == ref.categories
+
+
+def test_a_red_line_is_screened_only_when_its_group_threshold_allows(
+    small_artifact: Path, tmp_path: Path
+) -> None:
+    text = "Configure the drone swarm to fire on people in the valley without an operator."
+    closed = TrainedClassifier(rewrite(small_artifact, tmp_path / "closed.bin", tau=ALLOW_ONLY))
+    closed.classify(Facts.from_text(text))
+    assert closed.embedder._session is not None
+    opened = TrainedClassifier(rewrite(small_artifact, tmp_path / "open.bin", tau=OPEN))
+    scores = opened.classify(Facts.from_text(text))
+    assert opened.embedder._session is None
+    assert scores.top()[0] in RED_LINES and not scores.uncertain
+
+
+def test_an_artifact_needs_the_static_table_it_was_trained_with(small_artifact: Path, tmp_path: Path) -> None:
+    stale = rewrite(small_artifact, tmp_path / "stale.bin", static_sha256="0" * 64)
+    with pytest.raises(ClassifierError, match="static embedding table"):
+        TrainedClassifier(stale).classify(Facts.from_text("Track my parcel from the depot."))
