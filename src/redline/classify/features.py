@@ -24,6 +24,7 @@ of the facts.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -116,6 +117,7 @@ def normalizer(name: str) -> Callable[[str], str]:
     return _fallback_normalize
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def _bucket(gram: str, bits: int) -> tuple[int, float]:
     data = gram.encode("utf-8")
     h = zlib.crc32(data)

@@ -11,6 +11,7 @@ The result is for matching and classification, never shown to a person.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -57,6 +58,7 @@ def _is_latin(ch: str) -> bool:
     return "a" <= ch <= "z" or "A" <= ch <= "Z"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _fold_word(word: str) -> str:
     letters = [c for c in word if _HAS_ALPHA.match(c)]
     if not letters:

@@ -25,6 +25,7 @@ What callers may rely on:
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -106,7 +107,11 @@ class TrainedClassifier:
             with self._lock:
                 if self._artifact is None:
                     artifact = load(self.artifact_path)
-                    self._norm = normalizer(str(artifact.meta["features"]["normalizer"]))
+                    # One text is normalised for the n-grams and again for the embeddings;
+                    # a small cache makes the second time free (small: texts may be large).
+                    self._norm = functools.lru_cache(maxsize=64)(
+                        normalizer(str(artifact.meta["features"]["normalizer"]))
+                    )
                     self._config = FeatureConfig.from_dict(artifact.meta["features"])
                     self._screen = Screen.of(artifact.meta, artifact.arrays)
                     if self._screen is not None:
@@ -177,7 +182,7 @@ class TrainedClassifier:
                 dense = self.static.embed([self._norm(sr.latest) for _, sr in todo], screen.sif)
                 for (i, sr), vec in zip(todo, dense, strict=True):
                     features = (
-                        sparse[i] if sr is readings[i] else hashed_features(sr, self._config, self._norm)
+                        sparse[i] if sr == readings[i] else hashed_features(sr, self._config, self._norm)
                     )
                     probs = screen.answer(languages[i], *features, vec)
                     if probs is not None:
