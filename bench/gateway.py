@@ -283,7 +283,11 @@ def main() -> None:
         async def probe() -> str:
             async with (
                 aiohttp.ClientSession() as s,
-                s.post(f"http://127.0.0.1:{rp}/v1/check", json={"text": PROMPT}) as r,
+                s.post(
+                    f"http://127.0.0.1:{rp}/v1/check",
+                    json={"text": PROMPT},
+                    headers={"authorization": f"Bearer {key}"},
+                ) as r,
             ):
                 data = await r.json()
                 return str(

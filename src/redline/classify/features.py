@@ -29,6 +29,7 @@ import itertools
 import math
 import re
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -128,13 +129,11 @@ def _bucket(gram: str, bits: int) -> tuple[int, float]:
 def _accumulate(grams: list[str], bits: int, offset: int, weight: float, out: dict[int, float]) -> None:
     if not grams or weight == 0.0:
         return
-    counts: dict[str, int] = {}
-    for g in grams:
-        counts[g] = counts.get(g, 0) + 1
+    counts = Counter(grams)  # counted in C; keeps first-occurrence order, like a dict
     block: dict[int, float] = {}
     for g, c in counts.items():
         idx, sign = _bucket(g, bits)
-        block[idx] = block.get(idx, 0.0) + sign * (1.0 + math.log(c))
+        block[idx] = block.get(idx, 0.0) + (sign if c == 1 else sign * (1.0 + math.log(c)))
     norm = math.sqrt(sum(v * v for v in block.values()))
     if norm == 0.0:
         return
@@ -143,15 +142,16 @@ def _accumulate(grams: list[str], bits: int, offset: int, weight: float, out: di
         out[offset + idx] = out.get(offset + idx, 0.0) + v * scale
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _word_char_grams(word: str, lo: int, hi: int) -> tuple[str, ...]:
+    padded = f" {word} "
+    n_max = min(hi, len(padded))
+    return tuple(padded[i : i + n] for n in range(lo, n_max + 1) for i in range(len(padded) - n + 1))
+
+
 def char_grams(text: str, lo: int, hi: int) -> list[str]:
     """Character n-grams of each word padded with spaces (``char_wb`` style)."""
-    grams: list[str] = []
-    for word in text.split():
-        padded = f" {word} "
-        n_max = min(hi, len(padded))
-        for n in range(lo, n_max + 1):
-            grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
-    return grams
+    return list(itertools.chain.from_iterable(_word_char_grams(w, lo, hi) for w in text.split()))
 
 
 def word_grams(text: str, bigrams: bool = True) -> list[str]:
