@@ -98,6 +98,7 @@ class Embedder:
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._tokenizer: Any = None
+        self._tokenizer_end: Any = None
         self._session: Any = None
 
     def load(self) -> None:
@@ -108,9 +109,10 @@ class Embedder:
             if self._session is not None:
                 return
             self._tokenizer = self._load_tokenizer()
+            self._tokenizer_end = self._load_tokenizer(keep_end=True)
             self._session = self._load_session()
 
-    def _load_tokenizer(self) -> Any:
+    def _load_tokenizer(self, keep_end: bool = False) -> Any:
         from tokenizers import Tokenizer
 
         path = tokenizer_path()
@@ -121,7 +123,8 @@ class Embedder:
         # The shipped tokenizer.json pads every input to 128 tokens; we pad per batch
         # instead (a 30-word prompt is ~40 tokens, so fixed padding triples the cost).
         tokenizer.no_padding()
-        tokenizer.enable_truncation(MAX_TOKENS)
+        # A conversation keeps its end (the latest turn) when it is too long, not its start.
+        tokenizer.enable_truncation(MAX_TOKENS, direction="left" if keep_end else "right")
         return tokenizer
 
     def _load_session(self) -> Any:
@@ -146,13 +149,19 @@ class Embedder:
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ClassifierError(f"cannot load embedding model {path}: {exc}") from exc
 
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Unit-norm embeddings of ``texts``, shape ``(len(texts), 384)``, in order."""
+    def embed(self, texts: Sequence[str], *, keep_end: bool = False) -> npt.NDArray[np.float32]:
+        """Unit-norm embeddings of ``texts``, shape ``(len(texts), 384)``, in order.
+
+        Texts longer than :data:`MAX_TOKENS` word pieces are cut: their end is
+        dropped, or their start when ``keep_end`` (conversations, whose latest
+        turn comes last).
+        """
         self.load()
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tokenizer.encode_batch(list(texts))
+        tokenizer = self._tokenizer_end if keep_end else self._tokenizer
+        encodings = tokenizer.encode_batch(list(texts))
         lengths = np.array([len(e.ids) for e in encodings])
         # Sorting by length keeps padding (wasted compute) small within each batch.
         order = np.argsort(lengths, kind="stable")

@@ -28,14 +28,16 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from ..facts import Facts, Stage
+from ..policy.compiled import WINDOW_RISK
 from .artifact import FILENAME, Artifact, default_path, load
-from .base import CATEGORIES, Scores
+from .base import CATEGORIES, RED_LINES, REVIEW_CATEGORIES, Scores
 from .embed import DIM, Embedder
 from .features import FeatureConfig, Reading, hashed_features, normalizer, read_facts, readable
 from .head import logits_one, softmax
@@ -80,8 +82,38 @@ def embed_readings(
     conv = latest.copy()
     with_ctx = [i for i, r in enumerate(readings) if r.context]
     if with_ctx:
-        conv[with_ctx] = embedder.embed([fold(readings[i].conversation) for i in with_ctx])
+        conv[with_ctx] = embedder.embed([fold(readings[i].conversation) for i in with_ctx], keep_end=True)
     return np.hstack([latest, conv])
+
+
+#: Texts longer than this are also read in overlapping windows (see ``windows``).
+WINDOW_WORDS = 48
+WINDOW_STRIDE = 32
+#: The same for text without spaces (Chinese), in characters.
+WINDOW_CHARS = 160
+WINDOW_CHAR_STRIDE = 120
+
+
+def windows(text: str) -> list[str]:
+    """Overlapping windows of a long text, covering all of it; ``[]`` when it is short.
+
+    The embedding model reads 256 word pieces at most, and a long text's n-grams
+    are diluted by its length, so a red line buried in a page of other text
+    would otherwise go unseen. Each window is judged as well as the whole text.
+    """
+    words = text.split()
+    if len(words) > 2 * WINDOW_WORDS:
+        starts = [*range(0, len(words) - WINDOW_WORDS, WINDOW_STRIDE), len(words) - WINDOW_WORDS]
+        return [" ".join(words[i : i + WINDOW_WORDS]) for i in starts]
+    if len(words) <= WINDOW_WORDS // 4 and len(text) > 2 * WINDOW_CHARS:
+        starts = [*range(0, len(text) - WINDOW_CHARS, WINDOW_CHAR_STRIDE), len(text) - WINDOW_CHARS]
+        return [text[i : i + WINDOW_CHARS] for i in starts]
+    return []
+
+
+def flagged(scores: Scores) -> bool:
+    """Whether a reading's top category is a red line or a review category."""
+    return scores.top()[0] in RED_LINES + REVIEW_CATEGORIES
 
 
 class TrainedClassifier:
@@ -163,9 +195,45 @@ class TrainedClassifier:
         contextual embedding model (see ``screen``). ``screen_readings``
         says what the screen may look at for each row (None: skip the screen); by
         default the reading itself.
+        Long texts are read whole and in windows (:func:`windows`). The whole
+        text's scores answer; when they read as allowed but a window reads as a red
+        line or a review category, the answer carries the signal ``window_risk``
+        (the default policy sends it to review: a window is read without the rest
+        of the text, too weak a reading to deny on, too strong to allow silently).
         """
         if not readings:
             return []
+        owners: list[int] = []
+        expanded: list[Reading] = []
+        expanded_screen: list[Reading | None] = []
+        for i, r in enumerate(readings):
+            sr = r if screen_readings is None else screen_readings[i]
+            owners.append(i)
+            expanded.append(r)
+            expanded_screen.append(sr)
+            for window in windows(r.latest):
+                owners.append(i)
+                expanded.append(Reading(window, r.context))
+                expanded_screen.append(None if sr is None else Reading(window, sr.context))
+        if len(expanded) == len(readings):
+            return self._classify(readings, screen_readings)
+        scored = self._classify(expanded, expanded_screen)
+        whole: list[Scores | None] = [None] * len(readings)
+        risky = [False] * len(readings)
+        for owner, sc in zip(owners, scored, strict=True):
+            if whole[owner] is None:
+                whole[owner] = sc  # the whole text comes first
+            elif flagged(sc):
+                risky[owner] = True
+        return [
+            replace(s, signals=(*s.signals, WINDOW_RISK)) if risky[i] and not flagged(s) else s
+            for i, s in enumerate(whole)
+            if s is not None
+        ]
+
+    def _classify(
+        self, readings: Sequence[Reading], screen_readings: Sequence[Reading | None] | None
+    ) -> list[Scores]:
         artifact = self._load_artifact()
         assert self._norm is not None and self._config is not None
         sparse = [hashed_features(r, self._config, self._norm) for r in readings]

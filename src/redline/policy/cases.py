@@ -9,6 +9,7 @@ A case file looks like::
         facts: {text: "…", stage: input, attributes: {legal_authority: W-1}}
         scores: {mass_domestic_surveillance: 0.9}
         uncertain: false
+        signals: []              # optional: signals the classifier itself reported (window_risk)
         counters: {distinct_subjects: 3}
         want: {verdict: deny, category: mass_domestic_surveillance, rules: [red-line.x], waivable: false}
       - name: unknown category is a compile error
@@ -102,6 +103,7 @@ def run_case(case: dict[str, Any], default: dict[str, Any], base_dir: Path, file
         categories={k: float(v) for k, v in (case.get("scores") or {}).items()},
         uncertain=bool(case.get("uncertain", False)),
         language=str(case.get("language", "en")),
+        signals=tuple(str(s) for s in case.get("signals") or ()),
         classifier_version="cases",
     )
     scores = with_signals(policy, facts, scores, bool(case.get("classifier_failed", False)))

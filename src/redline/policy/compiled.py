@@ -21,6 +21,9 @@ from ..facts import Attributes, Facts, Stage, ToolCall
 
 UNDECLARED_EFFECT = "undeclared"
 CLASSIFIER_UNAVAILABLE = "classifier_unavailable"
+#: Set by the classifier when the whole text reads as allowed but a window of a long
+#: text reads as a red line or a review category (see ``classify.trained.windows``).
+WINDOW_RISK = "window_risk"
 
 AttributePredicate = Callable[[str | None], bool]
 

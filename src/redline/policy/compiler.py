@@ -18,6 +18,7 @@ from ..errors import CompileIssue, OverlayLoosensError, PolicyCompileError
 from .compiled import (
     CLASSIFIER_UNAVAILABLE,
     UNDECLARED_EFFECT,
+    WINDOW_RISK,
     AttributePredicate,
     CompiledCounter,
     CompiledPolicy,
@@ -65,7 +66,7 @@ def compile_documents(base: LoadedDocument, overlays: Sequence[LoadedDocument] =
         raise OverlayLoosensError(loosening)
 
     known_effects = {*effects, UNDECLARED_EFFECT}
-    known_signals = {s.id for s, _, _ in signals} | {CLASSIFIER_UNAVAILABLE}
+    known_signals = {s.id for s, _, _ in signals} | {CLASSIFIER_UNAVAILABLE, WINDOW_RISK}
 
     def check_category(name: str, where: LoadedDocument, path: tuple[str | int, ...]) -> None:
         if name not in categories:

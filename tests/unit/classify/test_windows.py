@@ -1,0 +1,31 @@
+"""Long texts are read in overlapping windows as well as whole."""
+
+from __future__ import annotations
+
+import itertools
+
+from redline.classify.trained import WINDOW_CHARS, WINDOW_WORDS, windows
+
+
+def test_short_text_has_no_windows() -> None:
+    assert windows("plan the resupply of the northern depot") == []
+    assert windows(" ".join(["word"] * 2 * WINDOW_WORDS)) == []
+
+
+def test_windows_cover_a_long_text_from_start_to_end_with_overlap() -> None:
+    words = [f"w{i}" for i in range(1000)]
+    got = windows(" ".join(words))
+    assert all(len(w.split()) == WINDOW_WORDS for w in got)
+    assert got[0] == " ".join(words[:WINDOW_WORDS])
+    assert got[-1].split()[-1] == "w999"
+    assert {tok for w in got for tok in w.split()} == set(words)
+    # Consecutive windows overlap, so a request cut by one boundary is whole in a neighbour.
+    for a, b in itertools.pairwise(got):
+        assert set(a.split()) & set(b.split())
+
+
+def test_text_without_spaces_is_windowed_by_characters() -> None:
+    text = "".join(chr(0x4E00 + (i % 500)) for i in range(2000))
+    got = windows(text)
+    assert got and all(len(w) == WINDOW_CHARS for w in got)
+    assert got[0] == text[:WINDOW_CHARS] and got[-1] == text[-WINDOW_CHARS:]
