@@ -183,7 +183,12 @@ class TrainedClassifier:
         return self.classify_many([facts])[0]
 
     def classify_many(self, batch: Sequence[Facts]) -> list[Scores]:
-        return self.classify_readings([read_facts(f) for f in batch], [screen_reading(f) for f in batch])
+        # An output answering a single user turn is read on its own text by both stages,
+        # for the reason ``screen_reading`` gives; that is also how the corpus's output
+        # rows are written (no context), and it costs one embedding instead of two.
+        screen = [screen_reading(f) for f in batch]
+        readings = [s if s is not None else read_facts(f) for s, f in zip(screen, batch, strict=True)]
+        return self.classify_readings(readings, screen)
 
     def classify_readings(
         self, readings: Sequence[Reading], screen_readings: Sequence[Reading | None] | None = None
