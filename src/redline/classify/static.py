@@ -62,6 +62,16 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def recorded_sha256(directory: Path) -> str:
+    """The table's sha256 as recorded in ``INFO`` beside it; ``ClassifierError`` when unreadable."""
+    try:
+        return str(json.loads((directory / INFO).read_text(encoding="utf-8"))["sha256"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ClassifierError(
+            f"cannot read {directory / INFO}: {exc}; rebuild with `make static-embeddings`"
+        ) from exc
+
+
 def token_vectors(ids: npt.NDArray[np.int64], session: Any) -> F32:
     """The ONNX model's last hidden state for each id alone: ``[CLS] id [SEP]``, position 1."""
     x = np.stack([np.full(len(ids), CLS), ids, np.full(len(ids), SEP)], axis=1).astype(np.int64)
@@ -140,13 +150,13 @@ class StaticEmbedder:
 
             from .embed import MAX_TOKENS, tokenizer_path
 
-            path, info_path = self.directory / TABLE, self.directory / INFO
+            path = self.directory / TABLE
+            want = recorded_sha256(self.directory)
             try:
-                info = json.loads(info_path.read_text(encoding="utf-8"))
-                if _sha256(path) != info["sha256"]:
+                if _sha256(path) != want:
                     raise ClassifierError(f"{path} does not match its recorded sha256; rebuild it")
                 table = np.load(path, allow_pickle=False)
-            except (OSError, ValueError, KeyError) as exc:
+            except (OSError, ValueError) as exc:
                 raise ClassifierError(
                     f"cannot load static embeddings {path}: {exc}; rebuild with `make static-embeddings`"
                 ) from exc

@@ -34,7 +34,7 @@ from .features import FeatureConfig, Reading, hashed_features, normalizer
 from .head import Design, Weights, fit, fit_temperature, logits, softmax
 from .langid import identify
 from .screen import train_screen
-from .static import INFO, StaticEmbedder, sif_weights
+from .static import StaticEmbedder, recorded_sha256, sif_weights
 from .static import default_dir as static_dir
 from .trained import embed_readings
 
@@ -236,7 +236,7 @@ def train(
         enabled=config.screen,
         seed=seed,
     )
-    screen.meta["static_sha256"] = json.loads((static.directory / INFO).read_text(encoding="utf-8"))["sha256"]
+    screen.meta["static_sha256"] = recorded_sha256(static.directory)
     _, onnx_sha = onnx_path()
     meta: dict[str, Any] = {
         "categories": list(CATEGORIES),

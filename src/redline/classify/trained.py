@@ -43,7 +43,7 @@ from .features import FeatureConfig, Reading, hashed_features, normalizer, read_
 from .head import logits_one, softmax
 from .langid import UNKNOWN, identify
 from .screen import Screen, eligible
-from .static import INFO, StaticEmbedder
+from .static import INFO, StaticEmbedder, recorded_sha256
 from .static import default_dir as static_dir
 
 F32 = npt.NDArray[np.float32]
@@ -152,16 +152,10 @@ class TrainedClassifier:
         return self._artifact
 
     def _check_static(self, artifact: Artifact) -> None:
-        import json
-
         from ..errors import ClassifierError
 
         want = artifact.meta["screen"].get("static_sha256")
-        try:
-            have = json.loads((self.static.directory / INFO).read_text(encoding="utf-8"))["sha256"]
-        except (OSError, ValueError, KeyError) as exc:
-            raise ClassifierError(f"cannot read the static embedding table's {INFO}: {exc}") from exc
-        if want != have:
+        if want != recorded_sha256(self.static.directory):
             raise ClassifierError(
                 f"the classifier artifact was trained with another static embedding table ({want}); "
                 "rebuild it with `redline train`"
@@ -200,6 +194,7 @@ class TrainedClassifier:
         contextual embedding model (see ``screen``). ``screen_readings``
         says what the screen may look at for each row (None: skip the screen); by
         default the reading itself.
+
         Long texts are read whole and in windows (:func:`windows`). The whole
         text's scores answer; when they read as allowed but a window reads as a red
         line or a review category, the answer carries the signal ``window_risk``
@@ -243,23 +238,10 @@ class TrainedClassifier:
         assert self._norm is not None and self._config is not None
         sparse = [hashed_features(r, self._config, self._norm) for r in readings]
         languages = [identify(r.latest) for r in readings]
-        out: list[Scores | None] = [None] * len(readings)
-        if self._screen is not None:
-            screen = self._screen
-            todo = []
-            for i, r in enumerate(readings):
-                sr = r if screen_readings is None else screen_readings[i]
-                if sr is not None and eligible(sr, languages[i]):
-                    todo.append((i, sr))
-            if todo:
-                dense = self.static.embed([self._norm(sr.latest) for _, sr in todo], screen.sif)
-                for (i, sr), vec in zip(todo, dense, strict=True):
-                    features = (
-                        sparse[i] if sr == readings[i] else hashed_features(sr, self._config, self._norm)
-                    )
-                    probs = screen.answer(languages[i], *features, vec)
-                    if probs is not None:
-                        out[i] = self._scores(artifact, probs, languages[i], uncertain=False)
+        out: list[Scores | None] = [
+            None if probs is None else self._scores(artifact, probs, languages[i], uncertain=False)
+            for i, probs in enumerate(self._screen_pass(readings, screen_readings, sparse, languages))
+        ]
         rest = [i for i, s in enumerate(out) if s is None]
         if rest:
             dense = embed_readings(self.embedder, [readings[i] for i in rest], self._norm)
@@ -267,20 +249,39 @@ class TrainedClassifier:
                 out[i] = self._score(artifact, dense[j], readings[i], languages[i], sparse[i])
         return [s for s in out if s is not None]
 
+    def _screen_pass(
+        self,
+        readings: Sequence[Reading],
+        screen_readings: Sequence[Reading | None] | None,
+        sparse: Sequence[tuple[I32, F32]],
+        languages: Sequence[str],
+    ) -> list[npt.NDArray[np.float64] | None]:
+        """The screen's probabilities for each reading it is confident about, else None."""
+        out: list[npt.NDArray[np.float64] | None] = [None] * len(readings)
+        screen, norm, config = self._screen, self._norm, self._config
+        if screen is None:
+            return out
+        assert norm is not None and config is not None
+        todo = []
+        for i, r in enumerate(readings):
+            sr = r if screen_readings is None else screen_readings[i]
+            if sr is not None and eligible(sr, languages[i]):
+                todo.append((i, sr))
+        if not todo:
+            return out
+        dense = self.static.embed([norm(sr.latest) for _, sr in todo], screen.sif)
+        for (i, sr), vec in zip(todo, dense, strict=True):
+            features = sparse[i] if sr == readings[i] else hashed_features(sr, config, norm)
+            out[i] = screen.answer(languages[i], *features, vec)
+        return out
+
     def screened(self, readings: Sequence[Reading]) -> list[bool]:
         """Whether the screen would answer each reading (without running the full model)."""
         self._load_artifact()
         assert self._norm is not None and self._config is not None
-        if self._screen is None:
-            return [False] * len(readings)
-        screen, norm, config = self._screen, self._norm, self._config
+        sparse = [hashed_features(r, self._config, self._norm) for r in readings]
         languages = [identify(r.latest) for r in readings]
-        ok = [eligible(r, lang) for r, lang in zip(readings, languages, strict=True)]
-        dense = self.static.embed([norm(r.latest) for r in readings], screen.sif)
-        return [
-            ok[i] and screen.answer(languages[i], *hashed_features(r, config, norm), dense[i]) is not None
-            for i, r in enumerate(readings)
-        ]
+        return [p is not None for p in self._screen_pass(readings, None, sparse, languages)]
 
     def _score(
         self, artifact: Artifact, dense: F32, reading: Reading, language: str, sparse: tuple[I32, F32]
