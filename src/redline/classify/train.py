@@ -147,7 +147,7 @@ def screen_design(
     """
     norm = normalizer(config.normalizer)
     texts = [norm(e.reading.latest) for e in examples]
-    sif = sif_weights(static.ids(texts), int(static._tokenizer.get_vocab_size()))
+    sif = sif_weights(static.ids(texts), static.vocab)
     dense = static.embed(texts, sif).astype(np.float64)
     return Design(dense, design.rows, design.cols, design.vals, design.n_sparse), sif
 
