@@ -62,6 +62,16 @@ class TrainConfig:
     screen_l2_sparse: float = 3e-5
     screen_hidden: int = 64
     screen_max_missed: float = 0.003
+    # How MiniLM runs (``embed.ACTIVATIONS``): int8 products are ~1.7x faster here, and
+    # grouped CV on train scored them as the float path (accuracy 0.881 vs 0.880).
+    activations: str = "int8"
+    # Pooled hidden states of layers 3 and 6, not 6 alone: grouped CV on train, accuracy
+    # 0.889 vs 0.880, NLL 0.391 vs 0.418, at no extra cost (layer 3 is computed anyway).
+    layers: tuple[int, ...] = (3, 6)
+    # Weight of generated rows in the head's loss (hand-written rows weigh 1). Generated
+    # rows reuse vocabularies; grouped CV on train, hand-written rows out of fold:
+    # accuracy 0.839 at 0.4 vs 0.835 at 1.0, red-line rows predicted as such 0.874 vs 0.866.
+    generated_weight: float = 0.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +81,7 @@ class Example:
     pair: str
     lang: str = "en"
     tags: tuple[str, ...] = ()
+    generated: bool = False
 
 
 def reading_of(row: dict[str, Any]) -> Reading:
@@ -109,6 +120,7 @@ def examples_of(rows: Sequence[dict[str, Any]]) -> list[Example]:
             str(r.get("pair") or f"row-{i}"),
             str(r.get("lang", "en")),
             tuple(r.get("tags") or ()),
+            str(r.get("source", "hand")).startswith("gen"),
         )
         for i, r in enumerate(rows)
         if r.get("split", "train") == "train"
@@ -166,13 +178,20 @@ def sample_weights(y: npt.NDArray[np.int64], k: int, power: float) -> npt.NDArra
     return np.asarray(w / w.mean(), dtype=np.float64)
 
 
-def fit_head(design: Design, y: npt.NDArray[np.int64], config: TrainConfig, seed: int) -> Weights:
+def fit_head(
+    design: Design,
+    y: npt.NDArray[np.int64],
+    generated: npt.NDArray[np.bool_],
+    config: TrainConfig,
+    seed: int,
+) -> Weights:
     k = len(CATEGORIES)
+    weight = sample_weights(y, k, config.class_balance) * np.where(generated, config.generated_weight, 1.0)
     return fit(
         design,
         y,
         k,
-        sample_weight=sample_weights(y, k, config.class_balance),
+        sample_weight=weight / weight.mean(),
         l2_dense=config.l2_dense,
         l2_sparse=config.l2_sparse,
         hidden=config.hidden,
@@ -182,12 +201,17 @@ def fit_head(design: Design, y: npt.NDArray[np.int64], config: TrainConfig, seed
 
 
 def out_of_fold_logits(
-    design: Design, y: npt.NDArray[np.int64], folds: npt.NDArray[np.int64], config: TrainConfig, seed: int
+    design: Design,
+    y: npt.NDArray[np.int64],
+    generated: npt.NDArray[np.bool_],
+    folds: npt.NDArray[np.int64],
+    config: TrainConfig,
+    seed: int,
 ) -> npt.NDArray[np.float64]:
     z = np.zeros((design.n, len(CATEGORIES)))
     for f in range(config.folds):
         held = folds == f
-        w = fit_head(design.subset(~held), y[~held], config, seed)
+        w = fit_head(design.subset(~held), y[~held], generated[~held], config, seed)
         z[held] = logits(design.subset(held), w)
     return z
 
@@ -203,10 +227,11 @@ def train(
         raise UsageError(f"{corpus_path}: need training rows of at least two categories")
     index = {c: i for i, c in enumerate(CATEGORIES)}
     y = np.array([index[e.category] for e in examples], dtype=np.int64)
-    embedder = Embedder(threads=2)
+    embedder = Embedder(threads=2, activations=config.activations, layers=config.layers)
     design = build_design(examples, config.features, embedder)
     folds = folds_of([e.pair for e in examples], config.folds, seed)
-    oof = out_of_fold_logits(design, y, folds, config, seed)
+    generated = np.array([e.generated for e in examples], dtype=bool)
+    oof = out_of_fold_logits(design, y, generated, folds, config, seed)
     # Calibrate English and other languages apart: the English embedding model reads
     # other languages less well, and one shared temperature would leave those overconfident.
     english = np.array([identify(e.reading.latest) == "en" for e in examples])
@@ -215,7 +240,7 @@ def train(
     )
     temperature_other = fit_temperature(oof[~english], y[~english]) if (~english).sum() >= 20 else temperature
     probs = softmax(oof / np.where(english, temperature, temperature_other)[:, None])
-    weights = fit_head(design, y, config, seed)
+    weights = fit_head(design, y, generated, config, seed)
     static = StaticEmbedder(static_dir())
     static.load()
     sdesign, sif = screen_design(examples, design, config.features, static)
@@ -249,6 +274,8 @@ def train(
         "embedding": {
             "model": "all-MiniLM-L6-v2-onnx-int8",
             "sha256": onnx_sha,
+            "activations": config.activations,
+            "layers": list(config.layers),
             "context_turns": CONTEXT_TURNS,
         },
         "training": {
@@ -259,6 +286,7 @@ def train(
             "l2_sparse": config.l2_sparse,
             "hidden": config.hidden,
             "class_balance": config.class_balance,
+            "generated_weight": config.generated_weight,
             "folds": config.folds,
             "cv_accuracy": round(float((probs.argmax(axis=1) == y).mean()), 4),
             "cv_nll": round(float(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, None)).mean()), 4),

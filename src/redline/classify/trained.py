@@ -70,7 +70,7 @@ def screen_reading(facts: Facts) -> Reading | None:
 def embed_readings(
     embedder: Embedder, readings: Sequence[Reading], norm: Callable[[str], str] | None = None
 ) -> F32:
-    """Dense features ``(n, 768)``: latest-text and conversation embeddings.
+    """Dense features ``(n, 2 · embedder.dim)``: latest-text and conversation embeddings.
 
     Texts are embedded after ``norm`` (the artifact's normaliser: leetspeak,
     homoglyphs and invisible characters would otherwise reach the English
@@ -146,6 +146,10 @@ class TrainedClassifier:
                     )
                     self._config = FeatureConfig.from_dict(artifact.meta["features"])
                     self._screen = Screen.of(artifact.meta, artifact.arrays)
+                    # The head was trained on one way of running MiniLM; run it the same way.
+                    embedding = artifact.meta["embedding"]
+                    self.embedder.activations = str(embedding.get("activations", "float32"))
+                    self.embedder.layers = tuple(int(k) for k in embedding.get("layers", [6]))
                     if self._screen is not None:
                         self._check_static(artifact)
                     self._artifact = artifact

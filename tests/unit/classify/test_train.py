@@ -111,3 +111,38 @@ def test_importing_redline_loads_no_model() -> None:
         [sys.executable, "-c", "import json\n" + code], capture_output=True, text=True, check=True
     )
     assert json.loads(out.stdout) == []
+
+
+def test_the_artifact_says_how_minilm_runs_and_the_classifier_follows(small_artifact: Path) -> None:
+    meta = load(small_artifact).meta
+    assert meta["embedding"]["activations"] == "int8"
+    assert meta["embedding"]["layers"] == [3, 6]
+    clf = TrainedClassifier(small_artifact)
+    clf.classify(Facts.from_text("Plan the convoy's fuel stops for Tuesday."))
+    assert (clf.embedder.activations, clf.embedder.layers, clf.embedder.dim) == ("int8", (3, 6), 768)
+
+
+def test_generated_rows_weigh_less_and_only_they_do(small_corpus: Path, tmp_path: Path) -> None:
+    import dataclasses
+
+    rows = [json.loads(line) for line in small_corpus.read_text(encoding="utf-8").splitlines()]
+    for i, row in enumerate(rows):
+        row["source"] = "gen:test" if i % 3 == 0 else "hand"
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+    def artifact(corpus: Path, weight: float) -> bytes:
+        out = tmp_path / f"{corpus.stem}-{weight}"
+        path, meta = train(corpus, out, seed=0, config=dataclasses.replace(SMALL, generated_weight=weight))
+        assert meta["training"]["generated_weight"] == weight
+        return path.read_bytes()
+
+    assert artifact(mixed, 1.0) != artifact(mixed, 0.4)
+    # Only the weight itself differs in the artifact of a corpus with no generated rows.
+    plain_full, plain_less = (load_meta_free(artifact(small_corpus, w)) for w in (1.0, 0.4))
+    assert plain_full == plain_less
+
+
+def load_meta_free(data: bytes) -> dict[str, bytes]:
+    artifact = loads(data)
+    return {name: np.asarray(a).tobytes() for name, a in artifact.arrays.items()}
