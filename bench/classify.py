@@ -5,7 +5,7 @@ through the Enforcer with the default policy; a red-line prompt and a benign one
 answered by the screen alone when it is confident, else by the embedding model), the
 same over every single-turn row of 25-35 words one prompt at a time, the share
 of rows the screen answered, batch throughput (prompts/s with
-``classify_many``), peak RSS, and cold start (fresh process: ``import redline``
+``classify_many``, over all rows and over the 25-35-word rows), peak RSS, and cold start (fresh process: ``import redline``
 plus the first classification). The keyword floor is ``NullClassifier`` plus the
 policy's keyword signals through the same Enforcer, on the same rows; both are
 also scored for red-line recall and false-deny rate on the rows.
@@ -207,6 +207,15 @@ def main() -> None:
             clf.classify_many(batch_facts[i : i + args.batch])
         runs.append(len(batch_facts) / (time.perf_counter() - t0))
     report["batch_prompts_per_s"] = round(statistics.median(runs), 1)
+    # The same over the 25-35-word single-turn rows alone: prompts of the acceptance's size
+    # (the full dev set also holds long texts read in windows and multi-turn conversations).
+    runs = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for i in range(0, len(thirty), args.batch):
+            clf.classify_many(thirty[i : i + args.batch])
+        runs.append(len(thirty) / (time.perf_counter() - t0))
+    report["batch_30ish_prompts_per_s"] = round(statistics.median(runs), 1)
     answered = clf.screened([read_facts(f) for f in batch_facts])
     report["screen_answered_rows"] = round(sum(answered) / len(answered), 4) if answered else 0.0
     t0 = time.perf_counter()
