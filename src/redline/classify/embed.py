@@ -143,6 +143,10 @@ class Embedder:
         self._tokenizer: Any = None
         self._tokenizer_end: Any = None
         self._session: Any = None
+        # Many texts on int8: one single-threaded session run by a thread per core at once
+        # (onnxruntime releases the GIL), built on first need.
+        self._batch_session: Any = None
+        self._pool: Any = None
 
     def load(self) -> None:
         """Build the tokenizer and the ONNX session now (idempotent)."""
@@ -155,7 +159,7 @@ class Embedder:
             self._tokenizer_end = load_tokenizer(keep_end=True)
             self._session = self._load_session()
 
-    def _load_session(self) -> Any:
+    def _load_session(self, threads: int | None = None) -> Any:
         import onnxruntime as ort
 
         path, want = onnx_path()
@@ -174,7 +178,9 @@ class Embedder:
 
             data = with_layer_outputs(data, self.layers)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads if self.threads is not None else default_threads()
+        options.intra_op_num_threads = threads or (
+            self.threads if self.threads is not None else default_threads()
+        )
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         # EXTENDED measured faster than ALL for this int8 graph on AVX2 (no VNNI).
@@ -208,6 +214,7 @@ class Embedder:
         # vector would depend on its neighbours. One text per call keeps it a function
         # of the text alone (and measured no slower here: no padding).
         size = 1 if self.activations == "int8" else self.batch_size
+        batches = []
         for start in range(0, len(order), size):
             idx = order[start : start + size]
             width = int(lengths[idx].max())
@@ -217,13 +224,38 @@ class Embedder:
                 n = int(lengths[i])
                 ids[row, :n] = encodings[i].ids
                 mask[row, :n] = 1
-            out[idx] = self._run(ids, mask)
+            batches.append((idx, ids, mask))
+        pool = self._parallel() if size == 1 and len(batches) > 1 else None
+        if pool is None:
+            for idx, ids, mask in batches:
+                out[idx] = self._run(ids, mask)
+        else:
+            session = self._batch_session
+            results = pool.map(lambda b: self._run(b[1], b[2], session), batches)
+            for (idx, _, _), vectors in zip(batches, results, strict=True):
+                out[idx] = vectors
         return out
 
-    def _run(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+    def _parallel(self) -> Any:
+        """The thread pool and single-threaded session for many texts, or None on one core."""
+        cores = self.threads if self.threads is not None else default_threads()
+        if cores < 2:
+            return None
+        if self._pool is None:
+            with self._lock:
+                if self._pool is None:
+                    from concurrent.futures import ThreadPoolExecutor
+
+                    self._batch_session = self._load_session(threads=1)
+                    self._pool = ThreadPoolExecutor(max_workers=cores, thread_name_prefix="redline-embed")
+        return self._pool
+
+    def _run(
+        self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64], session: Any = None
+    ) -> npt.NDArray[np.float32]:
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         try:
-            hidden = self._session.run(None, feed)
+            hidden = (session or self._session).run(None, feed)
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ClassifierError(f"embedding model failed: {exc}") from exc
         return np.hstack([mean_pool(np.asarray(h, dtype=np.float32), mask) for h in hidden])

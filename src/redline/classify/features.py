@@ -28,9 +28,9 @@ import functools
 import itertools
 import math
 import re
+import threading
 import zlib
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -119,39 +119,77 @@ def normalizer(name: str) -> Callable[[str], str]:
 
 
 @functools.lru_cache(maxsize=1 << 17)
-def _bucket(gram: str, bits: int) -> tuple[int, float]:
+def _key(gram: str) -> int:
+    """A gram's two CRC-32s in one integer: the high half picks its bucket, the low half its sign."""
     data = gram.encode("utf-8")
-    h = zlib.crc32(data)
-    sign = 1.0 if zlib.crc32(data, 0x5BD1E995) & 1 else -1.0
-    return h & ((1 << bits) - 1), sign
+    return (zlib.crc32(data) << 32) | zlib.crc32(data, 0x5BD1E995)
 
 
-def _accumulate(grams: list[str], bits: int, offset: int, weight: float, out: dict[int, float]) -> None:
-    if not grams or weight == 0.0:
-        return
-    counts = Counter(grams)  # counted in C; keeps first-occurrence order, like a dict
-    block: dict[int, float] = {}
-    for g, c in counts.items():
-        idx, sign = _bucket(g, bits)
-        block[idx] = block.get(idx, 0.0) + (sign if c == 1 else sign * (1.0 + math.log(c)))
-    norm = math.sqrt(sum(v * v for v in block.values()))
-    if norm == 0.0:
-        return
-    scale = weight / norm
-    for idx, v in block.items():
-        out[offset + idx] = out.get(offset + idx, 0.0) + v * scale
+def _keys(grams: Sequence[str]) -> npt.NDArray[np.uint64]:
+    return np.fromiter((_key(g) for g in grams), dtype=np.uint64, count=len(grams))
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _word_char_grams(word: str, lo: int, hi: int) -> tuple[str, ...]:
+def _word_char_keys(word: str, lo: int, hi: int) -> npt.NDArray[np.uint64]:
+    """The keys of a word's character n-grams (padded with spaces, ``char_wb`` style), in order."""
     padded = f" {word} "
     n_max = min(hi, len(padded))
-    return tuple(padded[i : i + n] for n in range(lo, n_max + 1) for i in range(len(padded) - n + 1))
+    return _keys([padded[i : i + n] for n in range(lo, n_max + 1) for i in range(len(padded) - n + 1)])
 
 
-def char_grams(text: str, lo: int, hi: int) -> list[str]:
-    """Character n-grams of each word padded with spaces (``char_wb`` style)."""
-    return list(itertools.chain.from_iterable(_word_char_grams(w, lo, hi) for w in text.split()))
+def _char_keys(text: str, lo: int, hi: int) -> npt.NDArray[np.uint64]:
+    words = text.split()
+    if not words:
+        return np.zeros(0, dtype=np.uint64)
+    return np.concatenate([_word_char_keys(w, lo, hi) for w in words])
+
+
+#: ``1 + log(c)``, the weight of a gram seen ``c`` times, computed with ``math.log``;
+#: grown (under a lock: classifiers are shared by threads) when a text needs more.
+_SUBLINEAR = np.array([0.0, 1.0])
+_SUBLINEAR_LOCK = threading.Lock()
+
+
+def _sublinear(counts: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    global _SUBLINEAR
+    table = _SUBLINEAR
+    top = int(counts.max())
+    if top >= len(table):
+        with _SUBLINEAR_LOCK:
+            table = _SUBLINEAR
+            if top >= len(table):
+                table = np.array([0.0] + [1.0 + math.log(c) for c in range(1, 2 * top)])
+                _SUBLINEAR = table
+    out: npt.NDArray[np.float64] = table[counts]
+    return out
+
+
+def _block(
+    keys: npt.NDArray[np.uint64], bits: int, offset: int, weight: float
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]] | None:
+    """One hashed block: bucket indices (``offset`` added) and values, or None when empty.
+
+    Grams are counted (a gram seen ``c`` times weighs ``1 + log c``), signed and summed
+    into their buckets in the order they first occur, and the block is scaled to L2 norm
+    ``weight``; the norm is summed in Python in bucket first-occurrence order, so a text's
+    values do not depend on how the sums are vectorised.
+    """
+    if keys.size == 0 or weight == 0.0:
+        return None
+    grams, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    order = np.argsort(first, kind="stable")
+    grams, counts = grams[order], counts[order]
+    sign = np.where((grams & np.uint64(1)) == 1, 1.0, -1.0)
+    contrib = sign * _sublinear(counts)
+    buckets = ((grams >> np.uint64(32)) & np.uint64((1 << bits) - 1)).astype(np.int64)
+    uniq, where, inverse = np.unique(buckets, return_index=True, return_inverse=True)
+    sums = np.zeros(len(uniq), dtype=np.float64)
+    np.add.at(sums, inverse, contrib)
+    in_order = sums[np.argsort(where, kind="stable")]
+    norm = math.sqrt(sum((in_order * in_order).tolist()))
+    if norm == 0.0:
+        return None
+    return uniq + offset, sums * (weight / norm)
 
 
 def word_grams(text: str, bigrams: bool = True) -> list[str]:
@@ -167,24 +205,22 @@ def hashed_features(
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
     """Sparse hashed features of ``reading``: sorted indices and their values."""
     latest = norm(reading.latest)
-    out: dict[int, float] = {}
     char_size = 1 << config.char_bits
     word_size = 1 << config.word_bits
-    _accumulate(
-        char_grams(latest, config.char_min, config.char_max), config.char_bits, 0, config.char_weight, out
-    )
-    _accumulate(word_grams(latest), config.word_bits, char_size, config.word_weight, out)
+    blocks = [
+        _block(_char_keys(latest, config.char_min, config.char_max), config.char_bits, 0, config.char_weight),
+        _block(_keys(word_grams(latest)), config.word_bits, char_size, config.word_weight),
+    ]
     if reading.context:
-        _accumulate(
-            word_grams(norm(reading.context), bigrams=False),
-            config.ctx_bits,
-            char_size + word_size,
-            config.ctx_weight,
-            out,
-        )
-    idx = np.array(sorted(out), dtype=np.int32)
-    val = np.array([out[i] for i in idx.tolist()], dtype=np.float32)
-    return idx, val
+        context = _keys(word_grams(norm(reading.context), bigrams=False))
+        blocks.append(_block(context, config.ctx_bits, char_size + word_size, config.ctx_weight))
+    present = [b for b in blocks if b is not None]
+    if not present:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+    idx = np.concatenate([b[0] for b in present])
+    val = np.concatenate([b[1] for b in present])
+    order = np.argsort(idx, kind="stable")
+    return idx[order].astype(np.int32), val[order].astype(np.float32)
 
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)

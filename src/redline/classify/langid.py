@@ -118,6 +118,15 @@ def _script(ch: str) -> str:
 
 def identify(text: str) -> str:
     """The language of ``text``: one of :data:`LANGUAGES`, or ``"unknown"``."""
+    if text.isascii():
+        # The common case, without looking at each character's script: ASCII is its own
+        # NFKC form, and all its letters are Latin (``by_script`` gives the same answer).
+        return _latin_language(text.casefold()) if any(ch.isalpha() for ch in text) else "en"
+    return by_script(text)
+
+
+def by_script(text: str) -> str:
+    """:func:`identify` by counting the script of every letter."""
     text = unicodedata.normalize("NFKC", text)
     counts: dict[str, int] = {}
     for ch in text:

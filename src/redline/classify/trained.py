@@ -38,7 +38,7 @@ from ..facts import Facts, Stage
 from ..policy.compiled import WINDOW_RISK
 from .artifact import FILENAME, Artifact, default_path, load
 from .base import CATEGORIES, RED_LINES, REVIEW_CATEGORIES, Scores
-from .embed import DIM, Embedder
+from .embed import DIM, Embedder, default_threads
 from .features import FeatureConfig, Reading, hashed_features, normalizer, read_facts, readable
 from .head import logits_one, softmax
 from .langid import UNKNOWN, identify
@@ -85,6 +85,9 @@ def embed_readings(
         conv[with_ctx] = embedder.embed([fold(readings[i].conversation) for i in with_ctx], keep_end=True)
     return np.hstack([latest, conv])
 
+
+#: Batches of at least twice this many readings are classified in two halves at once.
+MIN_HALF = 16
 
 #: Texts longer than this are also read in overlapping windows (see ``windows``).
 WINDOW_WORDS = 48
@@ -220,8 +223,8 @@ class TrainedClassifier:
                 expanded.append(Reading(window, r.context))
                 expanded_screen.append(None if sr is None else Reading(window, sr.context))
         if len(expanded) == len(readings):
-            return self._classify(readings, screen_readings)
-        scored = self._classify(expanded, expanded_screen)
+            return self._classify_halves(readings, screen_readings)
+        scored = self._classify_halves(expanded, expanded_screen)
         whole: list[Scores | None] = [None] * len(readings)
         risky = [False] * len(readings)
         for owner, sc in zip(owners, scored, strict=True):
@@ -234,6 +237,30 @@ class TrainedClassifier:
             for i, s in enumerate(whole)
             if s is not None
         ]
+
+    def _classify_halves(
+        self, readings: Sequence[Reading], screen_readings: Sequence[Reading | None] | None
+    ) -> list[Scores]:
+        """:meth:`_classify`, on two threads for a batch when the embedder has two cores.
+
+        One half's Python work (n-grams, screen, head) runs while the other half's
+        texts are in onnxruntime, which releases the GIL; each text's scores are
+        the same either way.
+        """
+        cores = self.embedder.threads if self.embedder.threads is not None else default_threads()
+        if len(readings) < 2 * MIN_HALF or cores < 2:
+            return self._classify(readings, screen_readings)
+        from concurrent.futures import ThreadPoolExecutor
+
+        half = len(readings) // 2
+        head, tail = readings[:half], readings[half:]
+        screen_head = None if screen_readings is None else screen_readings[:half]
+        screen_tail = None if screen_readings is None else screen_readings[half:]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="redline-classify") as other:
+            pending = other.submit(self._classify, head, screen_head)
+            second = self._classify(tail, screen_tail)
+            first = pending.result()
+        return first + second
 
     def _classify(
         self, readings: Sequence[Reading], screen_readings: Sequence[Reading | None] | None

@@ -127,3 +127,14 @@ def test_two_layers_give_two_unit_vectors_and_the_last_is_the_usual_one(int8_emb
     assert got.shape == (len(SENTENCES), 2 * DIM)
     np.testing.assert_allclose(np.linalg.norm(got[:, :DIM], axis=1), 1.0, atol=1e-5)
     assert np.array_equal(got[:, DIM:], int8_embedder.embed(SENTENCES))
+
+
+def test_many_texts_run_on_both_cores_and_give_the_same_vectors(int8_embedder: Embedder) -> None:
+    parallel = Embedder(activations="int8", threads=2)
+    texts = SENTENCES * 3
+    got = parallel.embed(texts)
+    assert parallel._pool is not None  # a single-threaded session per core, run at once
+    assert np.array_equal(got, np.vstack([int8_embedder.embed([t]) for t in texts]))
+    one = Embedder(activations="int8", threads=1)
+    assert np.array_equal(one.embed(texts), got)
+    assert one._pool is None

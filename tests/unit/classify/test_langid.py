@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from redline.classify.langid import LANGUAGES, UNKNOWN, identify
+from redline.classify.langid import LANGUAGES, UNKNOWN, by_script, identify
 
 
 @pytest.mark.parametrize(
@@ -36,3 +39,13 @@ def test_homoglyphs_do_not_change_the_language() -> None:
 def test_result_is_always_known_or_unknown() -> None:
     for text in ["", "12345", "!!!", "a", "ñ"]:
         assert identify(text) in (*LANGUAGES, UNKNOWN)
+
+
+def test_the_ascii_shortcut_gives_what_counting_scripts_gives() -> None:
+    corpus = Path(__file__).resolve().parents[3] / "data" / "corpus" / "dev.jsonl"
+    texts = [json.loads(line)["text"] for line in corpus.read_text(encoding="utf-8").splitlines()]
+    texts += ["", "1234 !!", "rm -rf /tmp/x", "Kill the process", "The port of Tartus"]
+    ascii_texts = [t for t in texts if t.isascii()]
+    assert len(ascii_texts) > 1000
+    for text in ascii_texts:
+        assert identify(text) == by_script(text), text

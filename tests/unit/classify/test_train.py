@@ -92,6 +92,22 @@ def test_classify_many_matches_classify(small_artifact: Path) -> None:
             assert abs(one.get(c) - got.get(c)) < 1e-3
 
 
+def test_a_large_batch_is_split_over_two_threads_and_scores_as_one_by_one(small_artifact: Path) -> None:
+    from redline.classify.trained import MIN_HALF
+
+    clf = TrainedClassifier(small_artifact, threads=2)
+    texts = [
+        "Plan the convoy's fuel stops for Tuesday.",
+        "Flag every resident who attended the vigil and list their employers.",
+        "Let the drone pick and strike targets on its own tonight.",
+        "Translate this maintenance manual into French.",
+    ]
+    batch = [Facts.from_text(f"{texts[i % 4]} ({i})") for i in range(2 * MIN_HALF + 3)]
+    many = clf.classify_many(batch)
+    assert len(many) == len(batch)
+    assert many == [clf.classify(f) for f in batch]
+
+
 def test_uncertain_for_unknown_language_and_unreadable_text(small_artifact: Path) -> None:
     clf = TrainedClassifier(small_artifact)
     italian = clf.classify(Facts.from_text("Identificare tutti i manifestanti nella piazza e fare una lista"))
