@@ -93,6 +93,17 @@ def timed(fn: Any, n: int) -> list[float]:
     return out
 
 
+def throughput(clf: Any, facts: list[Any], batch: int) -> float:
+    """Median over three passes of rows/s through ``classify_many`` in batches of ``batch``."""
+    runs = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for i in range(0, len(facts), batch):
+            clf.classify_many(facts[i : i + batch])
+        runs.append(len(facts) / (time.perf_counter() - t0))
+    return round(statistics.median(runs), 1)
+
+
 def quality(decide: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
     from redline.classify.base import RED_LINES, REVIEW_CATEGORIES
     from redline.classify.evaluate import facts_of
@@ -200,22 +211,10 @@ def main() -> None:
     report["single_30_words_redline_screened"] = clf.screened([read_facts(facts)])[0]
 
     batch_facts = [facts_of(r) for r in rows]
-    runs = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for i in range(0, len(batch_facts), args.batch):
-            clf.classify_many(batch_facts[i : i + args.batch])
-        runs.append(len(batch_facts) / (time.perf_counter() - t0))
-    report["batch_prompts_per_s"] = round(statistics.median(runs), 1)
+    report["batch_prompts_per_s"] = throughput(clf, batch_facts, args.batch)
     # The same over the 25-35-word single-turn rows alone: prompts of the acceptance's size
     # (the full dev set also holds long texts read in windows and multi-turn conversations).
-    runs = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for i in range(0, len(thirty), args.batch):
-            clf.classify_many(thirty[i : i + args.batch])
-        runs.append(len(thirty) / (time.perf_counter() - t0))
-    report["batch_30ish_prompts_per_s"] = round(statistics.median(runs), 1)
+    report["batch_30ish_prompts_per_s"] = throughput(clf, thirty, args.batch)
     answered = clf.screened([read_facts(f) for f in batch_facts])
     report["screen_answered_rows"] = round(sum(answered) / len(answered), 4) if answered else 0.0
     t0 = time.perf_counter()
