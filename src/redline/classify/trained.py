@@ -38,7 +38,7 @@ from ..facts import Facts, Stage
 from ..policy.compiled import WINDOW_RISK
 from .artifact import FILENAME, Artifact, default_path, load
 from .base import CATEGORIES, RED_LINES, REVIEW_CATEGORIES, Scores
-from .embed import DIM, Embedder, default_threads
+from .embed import DIM, Embedder
 from .features import FeatureConfig, Reading, hashed_features, normalizer, read_facts, readable
 from .head import logits_one, softmax
 from .langid import UNKNOWN, identify
@@ -247,8 +247,7 @@ class TrainedClassifier:
         texts are in onnxruntime, which releases the GIL; each text's scores are
         the same either way.
         """
-        cores = self.embedder.threads if self.embedder.threads is not None else default_threads()
-        if len(readings) < 2 * MIN_HALF or cores < 2:
+        if len(readings) < 2 * MIN_HALF or self.embedder.cores < 2:
             return self._classify(readings, screen_readings)
         from concurrent.futures import ThreadPoolExecutor
 
