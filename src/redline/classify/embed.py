@@ -28,6 +28,7 @@ import hashlib
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -235,6 +236,29 @@ class Embedder:
             for (idx, _, _), vectors in zip(batches, results, strict=True):
                 out[idx] = vectors
         return out
+
+    @property
+    def pooled(self) -> bool:
+        """Whether :meth:`submit` runs texts on a pool (int8 activations, two or more cores)."""
+        return self.activations == "int8" and self.cores >= 2
+
+    def submit(self, text: str, *, keep_end: bool = False) -> Future[npt.NDArray[np.float32]]:
+        """Start embedding one text on the pool; the future gives its ``(dim,)`` vector.
+
+        The vector is the one :meth:`embed` gives for the text (int8: one text per
+        call, so it does not depend on what else is running). Only when :attr:`pooled`.
+        """
+        self.load()
+        pool = self._parallel()
+        if pool is None or self.activations != "int8":
+            raise ClassifierError("Embedder.submit needs int8 activations and two cores")
+        return pool.submit(self._embed_one, text, keep_end)  # type: ignore[no-any-return]
+
+    def _embed_one(self, text: str, keep_end: bool) -> npt.NDArray[np.float32]:
+        tokenizer = self._tokenizer_end if keep_end else self._tokenizer
+        ids = np.array([tokenizer.encode(text).ids], dtype=np.int64)
+        mask = np.ones_like(ids)
+        return self._run(ids, mask, self._batch_session)[0]
 
     def _parallel(self) -> Any:
         """The thread pool and single-threaded session for many texts, or None on one core."""

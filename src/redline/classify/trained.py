@@ -86,8 +86,8 @@ def embed_readings(
     return np.hstack([latest, conv])
 
 
-#: Batches of at least twice this many readings are classified in two halves at once.
-MIN_HALF = 16
+#: Readings prepared per step when a batch is pipelined over two cores (``_classify_pipelined``).
+CHUNK = 8
 
 #: Texts longer than this are also read in overlapping windows (see ``windows``).
 WINDOW_WORDS = 48
@@ -223,8 +223,8 @@ class TrainedClassifier:
                 expanded.append(Reading(window, r.context))
                 expanded_screen.append(None if sr is None else Reading(window, sr.context))
         if len(expanded) == len(readings):
-            return self._classify_halves(readings, screen_readings)
-        scored = self._classify_halves(expanded, expanded_screen)
+            return self._classify(readings, screen_readings)
+        scored = self._classify(expanded, expanded_screen)
         whole: list[Scores | None] = [None] * len(readings)
         risky = [False] * len(readings)
         for owner, sc in zip(owners, scored, strict=True):
@@ -238,34 +238,13 @@ class TrainedClassifier:
             if s is not None
         ]
 
-    def _classify_halves(
-        self, readings: Sequence[Reading], screen_readings: Sequence[Reading | None] | None
-    ) -> list[Scores]:
-        """:meth:`_classify`, on two threads for a batch when the embedder has two cores.
-
-        One half's Python work (n-grams, screen, head) runs while the other half's
-        texts are in onnxruntime, which releases the GIL; each text's scores are
-        the same either way.
-        """
-        if len(readings) < 2 * MIN_HALF or self.embedder.cores < 2:
-            return self._classify(readings, screen_readings)
-        from concurrent.futures import ThreadPoolExecutor
-
-        half = len(readings) // 2
-        head, tail = readings[:half], readings[half:]
-        screen_head = None if screen_readings is None else screen_readings[:half]
-        screen_tail = None if screen_readings is None else screen_readings[half:]
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="redline-classify") as other:
-            pending = other.submit(self._classify, head, screen_head)
-            second = self._classify(tail, screen_tail)
-            first = pending.result()
-        return first + second
-
     def _classify(
         self, readings: Sequence[Reading], screen_readings: Sequence[Reading | None] | None
     ) -> list[Scores]:
         artifact = self._load_artifact()
         assert self._norm is not None and self._config is not None
+        if len(readings) > 1 and self.embedder.pooled:
+            return self._classify_pipelined(artifact, readings, screen_readings)
         sparse = [hashed_features(r, self._config, self._norm) for r in readings]
         languages = [identify(r.latest) for r in readings]
         out: list[Scores | None] = [
@@ -277,6 +256,43 @@ class TrainedClassifier:
             dense = embed_readings(self.embedder, [readings[i] for i in rest], self._norm)
             for j, i in enumerate(rest):
                 out[i] = self._score(artifact, dense[j], readings[i], languages[i], sparse[i])
+        return [s for s in out if s is not None]
+
+    def _classify_pipelined(
+        self,
+        artifact: Artifact,
+        readings: Sequence[Reading],
+        screen_readings: Sequence[Reading | None] | None,
+    ) -> list[Scores]:
+        """Many readings on two cores: MiniLM runs on the embedder's pool meanwhile.
+
+        This thread prepares :data:`CHUNK` readings at a time (n-grams, language,
+        screen) and hands the ones the screen does not answer to the pool, whose
+        onnxruntime calls release the GIL; the Python work of the next readings
+        overlaps them. Each text is embedded alone, so every score is the one
+        the reading gets on its own (tested).
+        """
+        norm, config, embedder = self._norm, self._config, self.embedder
+        assert norm is not None and config is not None
+        out: list[Scores | None] = [None] * len(readings)
+        jobs = []
+        for start in range(0, len(readings), CHUNK):
+            part = readings[start : start + CHUNK]
+            part_screen = None if screen_readings is None else screen_readings[start : start + CHUNK]
+            sparse = [hashed_features(r, config, norm) for r in part]
+            languages = [identify(r.latest) for r in part]
+            for j, probs in enumerate(self._screen_pass(part, part_screen, sparse, languages)):
+                if probs is not None:
+                    out[start + j] = self._scores(artifact, probs, languages[j], uncertain=False)
+                    continue
+                r = part[j]
+                latest = embedder.submit(norm(r.latest))
+                conv = embedder.submit(norm(r.conversation), keep_end=True) if r.context else None
+                jobs.append((start + j, latest, conv, sparse[j], languages[j]))
+        for i, latest, conv, sparse_i, language in jobs:
+            vector = latest.result()
+            dense = np.concatenate([vector, vector if conv is None else conv.result()])
+            out[i] = self._score(artifact, dense, readings[i], language, sparse_i)
         return [s for s in out if s is not None]
 
     def _screen_pass(

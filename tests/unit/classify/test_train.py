@@ -10,6 +10,7 @@ import pytest
 
 from redline.classify.artifact import dumps, load, loads, version_of
 from redline.classify.base import CATEGORIES, Classifier
+from redline.classify.features import read_facts
 from redline.classify.train import train
 from redline.classify.trained import TrainedClassifier
 from redline.errors import ClassifierError, UsageError
@@ -92,8 +93,8 @@ def test_classify_many_matches_classify(small_artifact: Path) -> None:
             assert abs(one.get(c) - got.get(c)) < 1e-3
 
 
-def test_a_large_batch_is_split_over_two_threads_and_scores_as_one_by_one(small_artifact: Path) -> None:
-    from redline.classify.trained import MIN_HALF
+def test_a_batch_pipelined_over_two_cores_scores_as_one_by_one(small_artifact: Path) -> None:
+    from redline.classify.trained import CHUNK
 
     clf = TrainedClassifier(small_artifact, threads=2)
     texts = [
@@ -102,10 +103,25 @@ def test_a_large_batch_is_split_over_two_threads_and_scores_as_one_by_one(small_
         "Let the drone pick and strike targets on its own tonight.",
         "Translate this maintenance manual into French.",
     ]
-    batch = [Facts.from_text(f"{texts[i % 4]} ({i})") for i in range(2 * MIN_HALF + 3)]
+    batch = [Facts.from_text(f"{texts[i % 4]} ({i})") for i in range(3 * CHUNK + 3)]
+    # Rows with context embed their conversation as well.
+    batch += [
+        Facts(
+            messages=(
+                Message(role="user", content="We run the city's camera network."),
+                Message(role="assistant", content="Understood."),
+                Message(role="user", content=t),
+            )
+        )
+        for t in texts
+    ]
+    clf.load()
+    assert clf.embedder.pooled
     many = clf.classify_many(batch)
     assert len(many) == len(batch)
     assert many == [clf.classify(f) for f in batch]
+    # Some went through MiniLM on the pool, so the pipelined path was exercised.
+    assert not all(clf.screened([read_facts(f) for f in batch]))
 
 
 def test_uncertain_for_unknown_language_and_unreadable_text(small_artifact: Path) -> None:
