@@ -258,7 +258,8 @@ class Embedder:
         tokenizer = self._tokenizer_end if keep_end else self._tokenizer
         ids = np.array([tokenizer.encode(text).ids], dtype=np.int64)
         mask = np.ones_like(ids)
-        return self._run(ids, mask, self._batch_session)[0]
+        vector: npt.NDArray[np.float32] = self._run(ids, mask, self._batch_session)[0]
+        return vector
 
     def _parallel(self) -> Any:
         """The thread pool and single-threaded session for many texts, or None on one core."""
