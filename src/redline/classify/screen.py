@@ -97,10 +97,16 @@ class Screen:
     floor_other: float
 
     @classmethod
-    def of(cls, meta: dict[str, Any], arrays: dict[str, F32]) -> Screen | None:
-        """The artifact's screen, or ``None`` when it has none or it is switched off."""
+    def of(cls, meta: dict[str, Any], arrays: dict[str, F32], *, switched_off: bool = False) -> Screen | None:
+        """The artifact's screen, or ``None`` when it has none or it is switched off.
+
+        ``switched_off=True`` also returns a screen that is switched off (for its
+        logits, which the full model blends in; it then answers nothing itself).
+        """
         spec = meta.get("screen")
-        if not isinstance(spec, dict) or not spec.get("enabled") or "screen_w1" not in arrays:
+        if not isinstance(spec, dict) or "screen_w1" not in arrays:
+            return None
+        if not spec.get("enabled") and not switched_off:
             return None
         return cls(
             arrays["screen_w1"],
@@ -116,15 +122,18 @@ class Screen:
             float(meta["min_confidence_other"]),
         )
 
-    def answer(self, language: str, cols: I32, vals: F32, dense: F32) -> F64 | None:
-        """Calibrated probabilities when the screen is confident, else ``None``.
-
-        The caller has checked :func:`eligible` (and computed ``dense``, the
-        static vector, only for eligible readings).
-        """
+    def logits(self, cols: I32, vals: F32, dense: F32) -> F64:
+        """The screen's raw logits for one reading (``dense``: the static vector of its latest text)."""
         hidden = np.maximum(dense @ self.w1 + self.b1, 0.0)
         z = hidden @ self.w2 + self.bias + (vals @ self.sparse[cols] if len(cols) else 0.0)
-        probs = softmax(np.asarray(z, dtype=np.float64) / self.temperature)
+        return np.asarray(z, dtype=np.float64)
+
+    def answer(self, language: str, z: F64) -> F64 | None:
+        """Calibrated probabilities from the screen's logits ``z`` when it is confident, else ``None``.
+
+        The caller has checked :func:`eligible`.
+        """
+        probs = softmax(z / self.temperature)
         floor = self.floor if language == "en" else self.floor_other
         return probs if confident(probs, self.groups, self.taus, floor) else None
 
@@ -151,6 +160,7 @@ def choose_tau(
 class ScreenFit:
     weights: Weights
     meta: dict[str, Any]
+    oof: F64  # out-of-fold logits of every training row (for the full model's blend)
 
 
 def train_screen(
@@ -239,4 +249,4 @@ def train_screen(
         "cv_screened": round(float(screened.mean()) if design.n else 0.0, 4),
         "cv_groups": stats,
     }
-    return ScreenFit(weights, meta)
+    return ScreenFit(weights, meta, oof)

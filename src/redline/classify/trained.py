@@ -135,6 +135,8 @@ class TrainedClassifier:
         self._norm: Callable[[str], str] | None = None
         self._config: FeatureConfig | None = None
         self._screen: Screen | None = None
+        self._blender: Screen | None = None
+        self._blend = 0.0
 
     # -- loading -------------------------------------------------------------------
     def _load_artifact(self) -> Artifact:
@@ -149,11 +151,17 @@ class TrainedClassifier:
                     )
                     self._config = FeatureConfig.from_dict(artifact.meta["features"])
                     self._screen = Screen.of(artifact.meta, artifact.arrays)
+                    # The full model's logits are blended with the screen's (``train`` chose the
+                    # weight out of fold), whether or not the screen may answer on its own;
+                    # artifacts from before the blend have none.
+                    blend = artifact.meta.get("blend") or {}
+                    self._blender = Screen.of(artifact.meta, artifact.arrays, switched_off=True)
+                    self._blend = float(blend.get("screen", 0.0)) if self._blender is not None else 0.0
                     # The head was trained on one way of running MiniLM; run it the same way.
                     embedding = artifact.meta["embedding"]
                     self.embedder.activations = str(embedding.get("activations", "float32"))
                     self.embedder.layers = tuple(int(k) for k in embedding.get("layers", [6]))
-                    if self._screen is not None:
+                    if self._screen is not None or self._blend:
                         self._check_static(artifact)
                     self._artifact = artifact
         return self._artifact
@@ -171,7 +179,7 @@ class TrainedClassifier:
     def load(self) -> None:
         """Load the artifact and both embedding models now rather than on first use."""
         self._load_artifact()
-        if self._screen is not None:
+        if self._screen is not None or self._blend:
             self.static.load()
         self.embedder.load()
 
@@ -198,7 +206,8 @@ class TrainedClassifier:
 
         Readings the artifact's screen is confident about are answered from its
         cheap features (static vector and n-grams); only the rest run the
-        contextual embedding model (see ``screen``). ``screen_readings``
+        contextual embedding model (see ``screen``), whose logits are blended with
+        the screen's on the same reading by the artifact's weight. ``screen_readings``
         says what the screen may look at for each row (None: skip the screen); by
         default the reading itself.
 
@@ -247,15 +256,16 @@ class TrainedClassifier:
             return self._classify_pipelined(artifact, readings, screen_readings)
         sparse = [hashed_features(r, self._config, self._norm) for r in readings]
         languages = [identify(r.latest) for r in readings]
+        answers, screen_z = self._screen_pass(readings, screen_readings, sparse, languages)
         out: list[Scores | None] = [
             None if probs is None else self._scores(artifact, probs, languages[i], uncertain=False)
-            for i, probs in enumerate(self._screen_pass(readings, screen_readings, sparse, languages))
+            for i, probs in enumerate(answers)
         ]
         rest = [i for i, s in enumerate(out) if s is None]
         if rest:
             dense = embed_readings(self.embedder, [readings[i] for i in rest], self._norm)
             for j, i in enumerate(rest):
-                out[i] = self._score(artifact, dense[j], readings[i], languages[i], sparse[i])
+                out[i] = self._score(artifact, dense[j], readings[i], languages[i], sparse[i], screen_z[i])
         return [s for s in out if s is not None]
 
     def _classify_pipelined(
@@ -281,18 +291,19 @@ class TrainedClassifier:
             part_screen = None if screen_readings is None else screen_readings[start : start + CHUNK]
             sparse = [hashed_features(r, config, norm) for r in part]
             languages = [identify(r.latest) for r in part]
-            for j, probs in enumerate(self._screen_pass(part, part_screen, sparse, languages)):
+            answers, screen_z = self._screen_pass(part, part_screen, sparse, languages)
+            for j, probs in enumerate(answers):
                 if probs is not None:
                     out[start + j] = self._scores(artifact, probs, languages[j], uncertain=False)
                     continue
                 r = part[j]
                 latest = embedder.submit(norm(r.latest))
                 conv = embedder.submit(norm(r.conversation), keep_end=True) if r.context else None
-                jobs.append((start + j, latest, conv, sparse[j], languages[j]))
-        for i, latest, conv, sparse_i, language in jobs:
+                jobs.append((start + j, latest, conv, sparse[j], languages[j], screen_z[j]))
+        for i, latest, conv, sparse_i, language, z in jobs:
             vector = latest.result()
             dense = np.concatenate([vector, vector if conv is None else conv.result()])
-            out[i] = self._score(artifact, dense, readings[i], language, sparse_i)
+            out[i] = self._score(artifact, dense, readings[i], language, sparse_i, z)
         return [s for s in out if s is not None]
 
     def _screen_pass(
@@ -301,25 +312,40 @@ class TrainedClassifier:
         screen_readings: Sequence[Reading | None] | None,
         sparse: Sequence[tuple[I32, F32]],
         languages: Sequence[str],
-    ) -> list[npt.NDArray[np.float64] | None]:
-        """The screen's probabilities for each reading it is confident about, else None."""
-        out: list[npt.NDArray[np.float64] | None] = [None] * len(readings)
+    ) -> tuple[list[npt.NDArray[np.float64] | None], list[npt.NDArray[np.float64] | None]]:
+        """Per reading: the screen's probabilities when it answers, and its logits for the blend.
+
+        The second list holds, for each reading the screen does not answer, the
+        screen's logits on the reading itself (the static vector of its latest text
+        and its n-grams, context included, as in training), when the artifact
+        blends them into the full model's; else None.
+        """
+        n = len(readings)
+        answers: list[npt.NDArray[np.float64] | None] = [None] * n
+        blend: list[npt.NDArray[np.float64] | None] = [None] * n
         screen, norm, config = self._screen, self._norm, self._config
-        if screen is None:
-            return out
         assert norm is not None and config is not None
         todo = []
         for i, r in enumerate(readings):
             sr = r if screen_readings is None else screen_readings[i]
-            if sr is not None and eligible(sr, languages[i]):
+            if screen is not None and sr is not None and eligible(sr, languages[i]):
                 todo.append((i, sr))
-        if not todo:
-            return out
-        dense = self.static.embed([norm(sr.latest) for _, sr in todo], screen.sif)
-        for (i, sr), vec in zip(todo, dense, strict=True):
-            features = sparse[i] if sr == readings[i] else hashed_features(sr, config, norm)
-            out[i] = screen.answer(languages[i], *features, vec)
-        return out
+        if screen is not None and todo:
+            dense = self.static.embed([norm(sr.latest) for _, sr in todo], screen.sif)
+            for (i, sr), vec in zip(todo, dense, strict=True):
+                own = sr == readings[i]
+                z = screen.logits(*(sparse[i] if own else hashed_features(sr, config, norm)), vec)
+                answers[i] = screen.answer(languages[i], z)
+                if own and answers[i] is None and self._blend:
+                    blend[i] = z
+        blender = self._blender
+        if self._blend and blender is not None:
+            rest = [i for i in range(n) if answers[i] is None and blend[i] is None]
+            if rest:
+                dense = self.static.embed([norm(readings[i].latest) for i in rest], blender.sif)
+                for i, vec in zip(rest, dense, strict=True):
+                    blend[i] = blender.logits(*sparse[i], vec)
+        return answers, blend
 
     def screened(self, readings: Sequence[Reading]) -> list[bool]:
         """Whether the screen would answer each reading (without running the full model)."""
@@ -327,15 +353,23 @@ class TrainedClassifier:
         assert self._norm is not None and self._config is not None
         sparse = [hashed_features(r, self._config, self._norm) for r in readings]
         languages = [identify(r.latest) for r in readings]
-        return [p is not None for p in self._screen_pass(readings, None, sparse, languages)]
+        return [p is not None for p in self._screen_pass(readings, None, sparse, languages)[0]]
 
     def _score(
-        self, artifact: Artifact, dense: F32, reading: Reading, language: str, sparse: tuple[I32, F32]
+        self,
+        artifact: Artifact,
+        dense: F32,
+        reading: Reading,
+        language: str,
+        sparse: tuple[I32, F32],
+        screen_z: npt.NDArray[np.float64] | None = None,
     ) -> Scores:
         meta = artifact.meta
-        z = logits_one(dense, sparse[0], sparse[1], artifact.arrays)
+        z = logits_one(dense, sparse[0], sparse[1], artifact.arrays).astype(np.float64)
+        if self._blend and screen_z is not None:
+            z = (1.0 - self._blend) * z + self._blend * screen_z
         temperature = float(meta["temperature"] if language == "en" else meta["temperature_other"])
-        probs = softmax(z.astype(np.float64) / temperature)
+        probs = softmax(z / temperature)
         floor = float(meta["min_confidence"] if language == "en" else meta["min_confidence_other"])
         uncertain = (
             float(probs.max()) < floor

@@ -178,3 +178,37 @@ def test_generated_rows_weigh_less_and_only_they_do(small_corpus: Path, tmp_path
 def load_meta_free(data: bytes) -> dict[str, bytes]:
     artifact = loads(data)
     return {name: np.asarray(a).tobytes() for name, a in artifact.arrays.items()}
+
+
+def test_train_chooses_the_screen_blend_by_out_of_fold_nll(small_artifact: Path) -> None:
+    blend = load(small_artifact).meta["blend"]
+    nll = {float(a): v for a, v in blend["cv_nll"].items()}
+    assert set(nll) == set(SMALL.screen_blend)  # type: ignore[attr-defined]
+    assert blend["screen"] == min(nll, key=lambda a: (nll[a], a))
+
+
+def test_the_full_models_logits_are_blended_with_the_screens(small_corpus: Path, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from redline.classify.features import Reading, hashed_features
+    from redline.classify.head import logits_one, softmax
+    from redline.classify.trained import embed_readings
+
+    path, meta = train(small_corpus, tmp_path, seed=0, config=replace(SMALL, screen_blend=(0.5,)))  # type: ignore[type-var]
+    assert meta["blend"]["screen"] == 0.5
+    clf = TrainedClassifier(path)
+    clf.load()
+    # A reading with context is never screened: the full model answers, blended.
+    reading = Reading("Now do it for the whole neighbourhood.", "List the protesters at the rally.")
+    got = clf.classify_readings([reading])[0]
+    norm, config, screen = clf._norm, clf._config, clf._screen
+    assert norm is not None and config is not None and screen is not None
+    cols, vals = hashed_features(reading, config, norm)
+    full = logits_one(embed_readings(clf.embedder, [reading], norm)[0], cols, vals, load(path).arrays)
+    static = clf.static.embed([norm(reading.latest)], screen.sif)[0]
+    z = 0.5 * full.astype(np.float64) + 0.5 * screen.logits(cols, vals, static)
+    temperature = meta["temperature"] if got.language == "en" else meta["temperature_other"]
+    want = softmax(z / temperature)
+    assert [round(float(p), 6) for p in want] == [got.get(c) for c in meta["categories"]]
+    unblended = softmax(full.astype(np.float64) / temperature)
+    assert float(np.abs(want - unblended).max()) > 1e-5  # scores carry six decimals
