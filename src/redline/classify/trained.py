@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def embed_readings(
     return np.hstack([latest, conv])
 
 
-#: Readings prepared per step when a batch is pipelined over two cores (``_classify_pipelined``).
+#: Readings prepared per step when a batch is pipelined over two cores (``_classify``).
 CHUNK = 8
 
 #: Texts longer than this are also read in overlapping windows (see ``windows``).
@@ -250,45 +251,27 @@ class TrainedClassifier:
     def _classify(
         self, readings: Sequence[Reading], screen_readings: Sequence[Reading | None] | None
     ) -> list[Scores]:
-        artifact = self._load_artifact()
-        assert self._norm is not None and self._config is not None
-        if len(readings) > 1 and self.embedder.pooled:
-            return self._classify_pipelined(artifact, readings, screen_readings)
-        sparse = [hashed_features(r, self._config, self._norm) for r in readings]
-        languages = [identify(r.latest) for r in readings]
-        answers, screen_z = self._screen_pass(readings, screen_readings, sparse, languages)
-        out: list[Scores | None] = [
-            None if probs is None else self._scores(artifact, probs, languages[i], uncertain=False)
-            for i, probs in enumerate(answers)
-        ]
-        rest = [i for i, s in enumerate(out) if s is None]
-        if rest:
-            dense = embed_readings(self.embedder, [readings[i] for i in rest], self._norm)
-            for j, i in enumerate(rest):
-                out[i] = self._score(artifact, dense[j], readings[i], languages[i], sparse[i], screen_z[i])
-        return [s for s in out if s is not None]
+        """Screen each reading, then run the full model on the ones the screen passes on.
 
-    def _classify_pipelined(
-        self,
-        artifact: Artifact,
-        readings: Sequence[Reading],
-        screen_readings: Sequence[Reading | None] | None,
-    ) -> list[Scores]:
-        """Many readings on two cores: MiniLM runs on the embedder's pool meanwhile.
-
-        This thread prepares :data:`CHUNK` readings at a time (n-grams, language,
-        screen) and hands the ones the screen does not answer to the pool, whose
-        onnxruntime calls release the GIL; the Python work of the next readings
-        overlaps them. Each text is embedded alone, so every score is the one
-        the reading gets on its own (tested).
+        On two cores (int8, :attr:`Embedder.pooled`) a batch is pipelined: this
+        thread prepares :data:`CHUNK` readings at a time (n-grams, language,
+        screen) and hands the ones the screen does not answer to the embedder's
+        pool, whose onnxruntime calls release the GIL, so the Python work of the
+        next readings overlaps them. Otherwise the passed-on readings are embedded
+        together at the end. Each text is embedded alone on the int8 path, so every
+        score is the one the reading gets on its own (tested).
         """
+        artifact = self._load_artifact()
         norm, config, embedder = self._norm, self._config, self.embedder
         assert norm is not None and config is not None
+        pooled = len(readings) > 1 and embedder.pooled
+        step = CHUNK if pooled else max(1, len(readings))
         out: list[Scores | None] = [None] * len(readings)
-        jobs = []
-        for start in range(0, len(readings), CHUNK):
-            part = readings[start : start + CHUNK]
-            part_screen = None if screen_readings is None else screen_readings[start : start + CHUNK]
+        rest: list[tuple[int, tuple[I32, F32], str, npt.NDArray[np.float64] | None]] = []
+        pending: list[tuple[Future[F32], Future[F32] | None]] = []
+        for start in range(0, len(readings), step):
+            part = readings[start : start + step]
+            part_screen = None if screen_readings is None else screen_readings[start : start + step]
             sparse = [hashed_features(r, config, norm) for r in part]
             languages = [identify(r.latest) for r in part]
             answers, screen_z = self._screen_pass(part, part_screen, sparse, languages)
@@ -296,14 +279,21 @@ class TrainedClassifier:
                 if probs is not None:
                     out[start + j] = self._scores(artifact, probs, languages[j], uncertain=False)
                     continue
-                r = part[j]
-                latest = embedder.submit(norm(r.latest))
-                conv = embedder.submit(norm(r.conversation), keep_end=True) if r.context else None
-                jobs.append((start + j, latest, conv, sparse[j], languages[j], screen_z[j]))
-        for i, latest, conv, sparse_i, language, z in jobs:
-            vector = latest.result()
-            dense = np.concatenate([vector, vector if conv is None else conv.result()])
-            out[i] = self._score(artifact, dense, readings[i], language, sparse_i, z)
+                rest.append((start + j, sparse[j], languages[j], screen_z[j]))
+                if pooled:
+                    r = part[j]
+                    conv = embedder.submit(norm(r.conversation), keep_end=True) if r.context else None
+                    pending.append((embedder.submit(norm(r.latest)), conv))
+        if rest and not pooled:
+            dense = embed_readings(embedder, [readings[i] for i, _, _, _ in rest], norm)
+        for k, (i, sparse_i, language, z) in enumerate(rest):
+            if pooled:
+                latest, conv = pending[k]
+                vector = latest.result()
+                row = np.concatenate([vector, vector if conv is None else conv.result()])
+            else:
+                row = dense[k]
+            out[i] = self._score(artifact, row, readings[i], language, sparse_i, z)
         return [s for s in out if s is not None]
 
     def _screen_pass(
