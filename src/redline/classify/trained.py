@@ -49,6 +49,7 @@ from .static import default_dir as static_dir
 
 F32 = npt.NDArray[np.float32]
 I32 = npt.NDArray[np.int32]
+F64 = npt.NDArray[np.float64]
 
 
 def screen_reading(facts: Facts) -> Reading | None:
@@ -151,12 +152,13 @@ class TrainedClassifier:
                         normalizer(str(artifact.meta["features"]["normalizer"]))
                     )
                     self._config = FeatureConfig.from_dict(artifact.meta["features"])
-                    self._screen = Screen.of(artifact.meta, artifact.arrays)
                     # The full model's logits are blended with the screen's (``train`` chose the
                     # weight out of fold), whether or not the screen may answer on its own;
                     # artifacts from before the blend have none.
-                    blend = artifact.meta.get("blend") or {}
                     self._blender = Screen.of(artifact.meta, artifact.arrays, switched_off=True)
+                    enabled = self._blender is not None and artifact.meta["screen"].get("enabled")
+                    self._screen = self._blender if enabled else None
+                    blend = artifact.meta.get("blend") or {}
                     self._blend = float(blend.get("screen", 0.0)) if self._blender is not None else 0.0
                     # The head was trained on one way of running MiniLM; run it the same way.
                     embedding = artifact.meta["embedding"]
@@ -267,8 +269,11 @@ class TrainedClassifier:
         pooled = len(readings) > 1 and embedder.pooled
         step = CHUNK if pooled else max(1, len(readings))
         out: list[Scores | None] = [None] * len(readings)
-        rest: list[tuple[int, tuple[I32, F32], str, npt.NDArray[np.float64] | None]] = []
-        pending: list[tuple[Future[F32], Future[F32] | None]] = []
+        # Per passed-on reading: index, n-grams, language, screen logits, and (pooled) its
+        # embeddings under way: the latest text's and the conversation's (None without context).
+        rest: list[
+            tuple[int, tuple[I32, F32], str, F64 | None, tuple[Future[F32], Future[F32] | None] | None]
+        ] = []
         for start in range(0, len(readings), step):
             part = readings[start : start + step]
             part_screen = None if screen_readings is None else screen_readings[start : start + step]
@@ -279,16 +284,17 @@ class TrainedClassifier:
                 if probs is not None:
                     out[start + j] = self._scores(artifact, probs, languages[j], uncertain=False)
                     continue
-                rest.append((start + j, sparse[j], languages[j], screen_z[j]))
+                jobs = None
                 if pooled:
                     r = part[j]
                     conv = embedder.submit(norm(r.conversation), keep_end=True) if r.context else None
-                    pending.append((embedder.submit(norm(r.latest)), conv))
+                    jobs = (embedder.submit(norm(r.latest)), conv)
+                rest.append((start + j, sparse[j], languages[j], screen_z[j], jobs))
         if rest and not pooled:
-            dense = embed_readings(embedder, [readings[i] for i, _, _, _ in rest], norm)
-        for k, (i, sparse_i, language, z) in enumerate(rest):
-            if pooled:
-                latest, conv = pending[k]
+            dense = embed_readings(embedder, [readings[i] for i, *_ in rest], norm)
+        for k, (i, sparse_i, language, z, jobs) in enumerate(rest):
+            if jobs is not None:
+                latest, conv = jobs
                 vector = latest.result()
                 row = np.concatenate([vector, vector if conv is None else conv.result()])
             else:
