@@ -108,3 +108,48 @@ def test_eval_command_rejects_bad_rows(tmp_path: Path) -> None:
 def test_train_command_needs_a_corpus(tmp_path: Path) -> None:
     missing = CliRunner().invoke(train, ["--corpus", str(tmp_path / "none.jsonl"), "--out", str(tmp_path)])
     assert missing.exit_code != 0
+
+
+def test_eval_command_skips_or_keeps_listed_pairs(tmp_path: Path) -> None:
+    paired = [dict(r, pair=f"p{i % 3}") for i, r in enumerate(EVAL_ROWS)]  # pairs p0 p1 p2 p0 p1
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in paired), encoding="utf-8")
+    listed = tmp_path / "pairs.txt"
+    listed.write_text("p1\np9\n")
+    out = tmp_path / "pred.jsonl"
+
+    def run(*args: str) -> dict[str, object]:
+        result = CliRunner().invoke(
+            eval_, [str(rows), "--classifier", "keywords", "--json", "--predictions", str(out), *args]
+        )
+        assert result.exit_code == 0, result.output
+        rep: dict[str, object] = json.loads(result.output)
+        return rep
+
+    skipped = run("--skip-pairs", str(listed))
+    assert skipped["selection"] == {
+        "mode": "skip_pairs",
+        "file": str(listed),
+        "pairs_listed": 2,
+        "rows_left_out": 2,
+    }
+    assert skipped["overall"]["rows"] == 3  # type: ignore[index]
+    # Predictions keep each row's index in the input file.
+    assert [json.loads(line)["index"] for line in out.read_text().splitlines()] == [0, 2, 3]
+
+    kept = run("--only-pairs", str(listed))
+    assert kept["overall"]["rows"] == 2  # type: ignore[index]
+    assert [json.loads(line)["index"] for line in out.read_text().splitlines()] == [1, 4]
+
+    both = CliRunner().invoke(
+        eval_,
+        [str(rows), "--classifier", "keywords", "--skip-pairs", str(listed), "--only-pairs", str(listed)],
+    )
+    assert both.exit_code != 0
+    nothing = tmp_path / "none.txt"
+    nothing.write_text("p9")
+    empty = CliRunner().invoke(eval_, [str(rows), "--classifier", "keywords", "--only-pairs", str(nothing)])
+    assert empty.exit_code != 0
+    assert "no rows left" in str(empty.exception)
+    text = CliRunner().invoke(eval_, [str(rows), "--classifier", "keywords", "--skip-pairs", str(listed)])
+    assert "2 rows left out, 3 evaluated" in text.output
