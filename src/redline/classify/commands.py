@@ -50,6 +50,10 @@ def train(corpus: Path, out_dir: Path | None, seed: int) -> None:
     )
 
 
+#: A file of pair ids separated by white space (``eval --skip-pairs/--only-pairs``).
+_PAIR_LIST = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
 @click.command("eval")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -67,18 +71,8 @@ def train(corpus: Path, out_dir: Path | None, seed: int) -> None:
     help="Write one JSON line per row (predicted category, verdict, scores), in input order.",
 )
 @click.option("--no-policy", is_flag=True, help="Category metrics only; do not compute verdicts.")
-@click.option(
-    "--skip-pairs",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Leave out the rows whose `pair` is listed in this file (ids separated by white space).",
-)
-@click.option(
-    "--only-pairs",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Keep only the rows whose `pair` is listed in this file.",
-)
+@click.option("--skip-pairs", type=_PAIR_LIST, help="Leave out the rows whose `pair` is listed in this file.")
+@click.option("--only-pairs", type=_PAIR_LIST, help="Keep only the rows whose `pair` is listed in this file.")
 def eval_(
     file: Path,
     artifact: str,
