@@ -16,7 +16,7 @@ accuracy, red-line rows read as a red-line category, allowed rows read as one.
 Verdicts are not computed (no thresholds, no policy).
 
 Run: ``HF_HUB_OFFLINE=1 .venv/bin/python bench/writer_holdout.py [--json]``
-(about 20 minutes on two cores: one embedding pass, then two fits per round).
+(about 20–25 minutes on two cores: one embedding pass, then two fits per round).
 """
 
 from __future__ import annotations
