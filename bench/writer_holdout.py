@@ -10,8 +10,8 @@ rows included, and scores the held-out round. Only ``data/corpus/train.jsonl`` i
 used; dev is not read.
 
 The model is the shipped one's, retrained per fold: the head on MiniLM embeddings and
-hashed n-grams, the screen, their logits blended 0.7 : 0.3 (what ``redline train``
-chose), categories by the largest logit. Figures per held-out round and pooled:
+hashed n-grams, the screen, their logits blended with the weight ``redline train``
+chose for the shipped artifact, categories by the largest logit. Figures per held-out round and pooled:
 accuracy, red-line rows read as a red-line category, allowed rows read as one.
 Verdicts are not computed (no thresholds, no policy).
 
@@ -58,7 +58,6 @@ ROUNDS: dict[str, tuple[str, ...]] = {
         "followups_outputs_hand",
     ),
 }
-BLEND = 0.3
 
 
 def round_of_pairs(sources: Path) -> dict[str, str]:
@@ -83,6 +82,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
+    from redline.classify.artifact import default_path, load
     from redline.classify.base import CATEGORIES, RED_LINES, REVIEW_CATEGORIES
     from redline.classify.embed import Embedder
     from redline.classify.head import fit, logits
@@ -99,6 +99,7 @@ def main() -> None:
     )
 
     config = TrainConfig()
+    blend = float((load(default_path()).meta.get("blend") or {}).get("screen", 0.0))
     rows = read_rows(args.corpus)
     examples = examples_of(rows)
     rounds = round_of_pairs(args.sources)
@@ -139,7 +140,7 @@ def main() -> None:
             hidden=config.screen_hidden,
             max_iter=config.max_iter,
         )
-        z = (1 - BLEND) * logits(design.subset(test), head) + BLEND * logits(sdesign.subset(test), screen)
+        z = (1 - blend) * logits(design.subset(test), head) + blend * logits(sdesign.subset(test), screen)
         predicted[test] = z.argmax(axis=1)
         per_round.append({"round": name, **scores(y[test], predicted[test], red, allowed)})
         per_round[-1]["fit_s"] = round(time.perf_counter() - t1, 1)
@@ -150,7 +151,7 @@ def main() -> None:
         "corpus": str(args.corpus),
         "rows": len(y),
         "held_out_rows": int(scored.sum()),
-        "blend": BLEND,
+        "blend": blend,
         "rounds": per_round,
         "pooled": scores(y[scored], predicted[scored], red, allowed),
         "embedding_s": round(embed_s, 1),
