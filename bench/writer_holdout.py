@@ -114,7 +114,11 @@ def main() -> None:
 
     t0 = time.perf_counter()
     design = build_design(
-        examples, config.features, Embedder(threads=2, activations=config.activations, layers=config.layers)
+        examples,
+        config.features,
+        Embedder(
+            threads=2, activations=config.activations, layers=config.layers, optimization=config.optimization
+        ),
     )
     static = StaticEmbedder(static_dir())
     static.load()

@@ -164,6 +164,7 @@ class TrainedClassifier:
                     embedding = artifact.meta["embedding"]
                     self.embedder.activations = str(embedding.get("activations", "float32"))
                     self.embedder.layers = tuple(int(k) for k in embedding.get("layers", [6]))
+                    self.embedder.optimization = str(embedding.get("optimization", "extended"))
                     if self._screen is not None or self._blend:
                         self._check_static(artifact)
                     self._artifact = artifact

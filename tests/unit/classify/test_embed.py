@@ -118,6 +118,16 @@ def test_int8_and_float_paths_are_close_but_not_the_same(embedder: Embedder, int
 def test_unknown_activations_are_refused() -> None:
     with pytest.raises(ClassifierError, match="unknown embedding activations"):
         Embedder(activations="fp8")
+    with pytest.raises(ClassifierError, match="unknown embedding graph optimisation"):
+        Embedder(optimization="all")
+
+
+def test_the_basic_graph_gives_nearly_the_extended_vectors(int8_embedder: Embedder) -> None:
+    basic = Embedder(activations="int8", optimization="basic")
+    got, extended = basic.embed(SENTENCES), int8_embedder.embed(SENTENCES)
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert float((got * extended).sum(axis=1).min()) > 0.99
+    assert not np.array_equal(got, extended)  # float rounding differs: the artifact records which
 
 
 def test_two_layers_give_two_unit_vectors_and_the_last_is_the_usual_one(int8_embedder: Embedder) -> None:

@@ -149,9 +149,27 @@ def test_the_artifact_says_how_minilm_runs_and_the_classifier_follows(small_arti
     meta = load(small_artifact).meta
     assert meta["embedding"]["activations"] == "int8"
     assert meta["embedding"]["layers"] == [3, 6]
+    assert meta["embedding"]["optimization"] == "basic"
     clf = TrainedClassifier(small_artifact)
     clf.classify(Facts.from_text("Plan the convoy's fuel stops for Tuesday."))
     assert (clf.embedder.activations, clf.embedder.layers, clf.embedder.dim) == ("int8", (3, 6), 768)
+    assert clf.embedder.optimization == "basic"
+
+
+def test_an_artifact_that_names_no_graph_optimisation_runs_the_extended_one(
+    small_artifact: Path, tmp_path: Path
+) -> None:
+    loaded = load(small_artifact)
+    meta = json.loads(json.dumps(loaded.meta))
+    del meta["embedding"]["optimization"]  # as written before the field existed
+    older = tmp_path / "older.bin"
+    older.write_bytes(dumps(meta, dict(loaded.arrays)))
+    text = "Plan the convoy's fuel stops for Tuesday, then list the spare tyres we still need to order."
+    old, new = TrainedClassifier(older), TrainedClassifier(small_artifact)
+    old.classify(Facts.from_text(text))
+    assert old.embedder.optimization == "extended"
+    a, b = old.embedder.embed([text]), new.embedder.embed([text])
+    assert not np.array_equal(a, b)
 
 
 def test_generated_rows_weigh_less_and_only_they_do(small_corpus: Path, tmp_path: Path) -> None:
