@@ -152,6 +152,111 @@ def int8_activations(data: bytes) -> bytes:
     return out
 
 
+def fused_attention(data: bytes) -> bytes:
+    """The model ``data`` with each self-attention block as one ``MultiHeadAttention`` node.
+
+    The export spells attention out in about twenty small operators per layer
+    (reshapes, transposes, both sides scaled by ``d**-0.25``, a mask added, softmax,
+    a NaN guard, two products); on a short text their per-call overhead costs
+    about as much as the arithmetic. onnxruntime's ``MultiHeadAttention`` takes the
+    projected queries, keys and values (the products stay as they are, int8 or
+    float) and does the rest in one kernel, with the same scale and the attention
+    mask as a key padding mask. Same mathematics; float rounding differs, so a head
+    is trained on the graph it runs with. A pure function of the model bytes.
+    """
+    onnx, helper, numpy_helper = _onnx()
+    model = onnx.load_from_string(data)
+    graph = model.graph
+    inits: dict[str, Any] = {i.name: i for i in graph.initializer}
+    producer = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, list[Any]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+
+    def only(name: str, op: str) -> Any:
+        readers = consumers.get(name, [])
+        return readers[0] if len(readers) == 1 and readers[0].op_type == op else None
+
+    def made_by(name: str, op: str) -> Any:
+        node = producer.get(name)
+        return node if node is not None and node.op_type == op else None
+
+    def unshaped(name: str) -> str:
+        """The tensor before a chain of ``Reshape``/``Transpose`` nodes."""
+        node = producer.get(name)
+        while node is not None and node.op_type in ("Reshape", "Transpose"):
+            name = node.input[0]
+            node = producer.get(name)
+        return name
+
+    def scalar(name: str) -> float | None:
+        if name not in inits:
+            return None
+        value = numpy_helper.to_array(inits[name])
+        return float(value.reshape(-1)[0]) if value.size == 1 else None
+
+    mask = "attention_mask_int32"
+    replaced: dict[str, Any] = {}
+    for softmax in [n for n in graph.node if n.op_type == "Softmax"]:
+        add = made_by(softmax.input[0], "Add")
+        scores = made_by(add.input[0], "MatMul") if add is not None else None
+        if scores is None:
+            continue
+        q_mul, k_mul = made_by(scores.input[0], "Mul"), made_by(scores.input[1], "Mul")
+        isnan = only(softmax.output[0], "IsNaN") or next(
+            (r for r in consumers.get(softmax.output[0], []) if r.op_type == "IsNaN"), None
+        )
+        guard = only(isnan.output[0], "Where") if isnan is not None else None
+        context = only(guard.output[0], "MatMul") if guard is not None else None
+        back = only(context.output[0], "Transpose") if context is not None else None
+        merged = only(back.output[0], "Reshape") if back is not None else None
+        if q_mul is None or k_mul is None or merged is None:
+            continue
+        q_scale, k_scale = scalar(q_mul.input[1]), scalar(k_mul.input[1])
+        if q_scale is None or q_scale != k_scale:
+            continue
+        head_dim = round(q_scale**-4)
+        width = _width(producer.get(unshaped(q_mul.input[0])), inits, numpy_helper)
+        if width is None or head_dim <= 0 or width % head_dim:
+            continue
+        replaced[merged.output[0]] = helper.make_node(
+            "MultiHeadAttention",
+            [unshaped(q_mul.input[0]), unshaped(k_mul.input[0]), unshaped(context.input[1]), "", mask],
+            [merged.output[0]],
+            name=f"{merged.name}_attention",
+            domain=MS_DOMAIN,
+            num_heads=width // head_dim,
+            scale=q_scale * q_scale,
+        )
+    if not replaced:
+        raise ClassifierError("the embedding model has no attention block to fuse; is it the pinned export?")
+    nodes = [
+        helper.make_node("Cast", ["attention_mask"], [mask], to=onnx.TensorProto.INT32, name="mask_int32")
+    ]
+    nodes += [replaced.get(n.output[0], n) if n.output else n for n in graph.node]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    _prune(graph)
+    if not any(o.domain == MS_DOMAIN for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid(MS_DOMAIN, 1))
+    out: bytes = model.SerializeToString(deterministic=True)
+    return out
+
+
+def _width(projection: Any, inits: dict[str, Any], numpy_helper: Any) -> int | None:
+    """Output width of a query projection (``MatMul``/``Add`` or ``DynamicQuantizeMatMul``)."""
+    if projection is None:
+        return None
+    for name in projection.input:
+        if name in inits and len(inits[name].dims) == 1:
+            return int(inits[name].dims[0])  # the bias
+    for name in projection.input[1:2]:
+        if name in inits and len(inits[name].dims) == 2:
+            return int(inits[name].dims[1])
+    return None
+
+
 def _gelu(erf: Any, producer: dict[str, Any], inits: dict[str, Any], sole_reader: Any) -> Any:
     """``(nodes to drop, node to replace, x)`` when ``erf`` is the heart of ``x·½·(1+erf(x/√2))``."""
     if erf.op_type != "Erf":

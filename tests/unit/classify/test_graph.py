@@ -9,7 +9,7 @@ import onnx
 import pytest
 
 from redline.classify.embed import onnx_path
-from redline.classify.graph import int8_activations, with_layer_outputs
+from redline.classify.graph import fused_attention, int8_activations, with_layer_outputs
 from redline.errors import ClassifierError
 
 
@@ -56,6 +56,32 @@ def test_a_graph_without_int8_weights_is_refused() -> None:
     graph = onnx.helper.make_graph([onnx.helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
     with pytest.raises(ClassifierError, match="no int8 weights"):
         int8_activations(onnx.helper.make_model(graph).SerializeToString())
+
+
+@pytest.mark.parametrize("int8", [False, True])
+def test_each_attention_block_becomes_one_operator_and_the_products_stay(pinned: bytes, int8: bool) -> None:
+    base = int8_activations(pinned) if int8 else pinned
+    before, after = ops(base), ops(fused_attention(base))
+    assert after["MultiHeadAttention"] == 6
+    assert after["Softmax"] == after["IsNaN"] == after["Transpose"] == 0
+    # The weight products are untouched; only the two activation products per layer go.
+    assert after["DynamicQuantizeMatMul"] == before["DynamicQuantizeMatMul"]
+    assert after["MatMul"] == before["MatMul"] - 12
+    heads = [
+        {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
+        for n in onnx.load_from_string(fused_attention(base)).graph.node
+        if n.op_type == "MultiHeadAttention"
+    ]
+    assert all(h["num_heads"] == 12 and abs(h["scale"] - 32**-0.5) < 1e-6 for h in heads)
+    assert fused_attention(base) == fused_attention(base)
+
+
+def test_a_graph_without_attention_is_refused_by_the_fusion() -> None:
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 2])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 2])
+    graph = onnx.helper.make_graph([onnx.helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    with pytest.raises(ClassifierError, match="no attention block"):
+        fused_attention(onnx.helper.make_model(graph).SerializeToString())
 
 
 def test_layer_outputs_answer_the_layers_asked_for_and_compute_no_more(pinned: bytes) -> None:

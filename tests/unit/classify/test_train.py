@@ -149,11 +149,11 @@ def test_the_artifact_says_how_minilm_runs_and_the_classifier_follows(small_arti
     meta = load(small_artifact).meta
     assert meta["embedding"]["activations"] == "int8"
     assert meta["embedding"]["layers"] == [3, 6]
-    assert meta["embedding"]["optimization"] == "basic"
+    assert meta["embedding"]["optimization"] == "fused"
     clf = TrainedClassifier(small_artifact)
     clf.classify(Facts.from_text("Plan the convoy's fuel stops for Tuesday."))
     assert (clf.embedder.activations, clf.embedder.layers, clf.embedder.dim) == ("int8", (3, 6), 768)
-    assert clf.embedder.optimization == "basic"
+    assert clf.embedder.optimization == "fused"
 
 
 def test_an_artifact_that_names_no_graph_optimisation_runs_the_extended_one(
