@@ -204,14 +204,12 @@ def fused_attention(data: bytes) -> bytes:
         if scores is None:
             continue
         q_mul, k_mul = made_by(scores.input[0], "Mul"), made_by(scores.input[1], "Mul")
-        isnan = only(softmax.output[0], "IsNaN") or next(
-            (r for r in consumers.get(softmax.output[0], []) if r.op_type == "IsNaN"), None
-        )
+        isnan = next((r for r in consumers.get(softmax.output[0], []) if r.op_type == "IsNaN"), None)
         guard = only(isnan.output[0], "Where") if isnan is not None else None
         context = only(guard.output[0], "MatMul") if guard is not None else None
         back = only(context.output[0], "Transpose") if context is not None else None
         merged = only(back.output[0], "Reshape") if back is not None else None
-        if q_mul is None or k_mul is None or merged is None:
+        if q_mul is None or k_mul is None or context is None or merged is None:
             continue
         q_scale, k_scale = scalar(q_mul.input[1]), scalar(k_mul.input[1])
         if q_scale is None or q_scale != k_scale:
