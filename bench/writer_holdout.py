@@ -57,6 +57,13 @@ ROUNDS: dict[str, tuple[str, ...]] = {
         "lethal_concrete_hand",
         "followups_outputs_hand",
     ),
+    "8 outputs, conversations, languages, technical forms, indirect asks": (
+        "outputs_hand2",
+        "multiturn_hand4",
+        "multilingual_hand7",
+        "formats_hand",
+        "indirect_hand",
+    ),
 }
 
 
