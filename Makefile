@@ -49,7 +49,7 @@ browser: $(STAMP)
 static-embeddings: $(STAMP)
 	$(BIN)/python -m redline.classify.static
 
-## Rebuild the corpus and retrain the shipped classifier artifact (about 20 minutes on 2 cores).
+## Rebuild the corpus and retrain the shipped classifier artifact (about 25 minutes on 2 cores).
 classifier: $(STAMP)
 	$(BIN)/python data/corpus/build.py
 	$(BIN)/redline train
