@@ -86,9 +86,9 @@ def _prune(graph: Any) -> None:
     graph.initializer.extend(used)
 
 
-def int8_activations(data: bytes) -> bytes:
-    """The model ``data`` with int8 matrix products and fused GELU (see the module doc)."""
-    onnx, helper, numpy_helper = _onnx()
+def _parsed(data: bytes) -> tuple[Any, dict[str, Any], dict[str, Any], dict[str, list[Any]]]:
+    """The model, its initializers by name, each tensor's producer and each tensor's readers."""
+    onnx, _, _ = _onnx()
     model = onnx.load_from_string(data)
     graph = model.graph
     inits: dict[str, Any] = {i.name: i for i in graph.initializer}
@@ -97,6 +97,23 @@ def int8_activations(data: bytes) -> bytes:
     for node in graph.node:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
+    return model, inits, producer, consumers
+
+
+def _serialized(model: Any) -> bytes:
+    """The model's bytes, deterministic, declaring onnxruntime's operator domain."""
+    _, helper, _ = _onnx()
+    if not any(o.domain == MS_DOMAIN for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid(MS_DOMAIN, 1))
+    out: bytes = model.SerializeToString(deterministic=True)
+    return out
+
+
+def int8_activations(data: bytes) -> bytes:
+    """The model ``data`` with int8 matrix products and fused GELU (see the module doc)."""
+    _, helper, numpy_helper = _onnx()
+    model, inits, producer, consumers = _parsed(data)
+    graph = model.graph
     outputs = {o.name for o in graph.output}
 
     def sole_reader(name: str) -> Any:
@@ -146,10 +163,7 @@ def int8_activations(data: bytes) -> bytes:
     graph.node.extend(nodes)
     # Drop what nothing reads any more: the float copies of the rewritten weights.
     _prune(graph)
-    if not any(o.domain == MS_DOMAIN for o in model.opset_import):
-        model.opset_import.append(helper.make_opsetid(MS_DOMAIN, 1))
-    out: bytes = model.SerializeToString(deterministic=True)
-    return out
+    return _serialized(model)
 
 
 def fused_attention(data: bytes) -> bytes:
@@ -165,14 +179,8 @@ def fused_attention(data: bytes) -> bytes:
     is trained on the graph it runs with. A pure function of the model bytes.
     """
     onnx, helper, numpy_helper = _onnx()
-    model = onnx.load_from_string(data)
+    model, inits, producer, consumers = _parsed(data)
     graph = model.graph
-    inits: dict[str, Any] = {i.name: i for i in graph.initializer}
-    producer = {out: node for node in graph.node for out in node.output}
-    consumers: dict[str, list[Any]] = {}
-    for node in graph.node:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
 
     def only(name: str, op: str) -> Any:
         readers = consumers.get(name, [])
@@ -236,10 +244,7 @@ def fused_attention(data: bytes) -> bytes:
     del graph.node[:]
     graph.node.extend(nodes)
     _prune(graph)
-    if not any(o.domain == MS_DOMAIN for o in model.opset_import):
-        model.opset_import.append(helper.make_opsetid(MS_DOMAIN, 1))
-    out: bytes = model.SerializeToString(deterministic=True)
-    return out
+    return _serialized(model)
 
 
 def _width(projection: Any, inits: dict[str, Any], numpy_helper: Any) -> int | None:
