@@ -50,12 +50,17 @@ def test_the_rewrite_is_deterministic(pinned: bytes) -> None:
     assert int8_activations(pinned) == int8_activations(pinned)
 
 
-def test_a_graph_without_int8_weights_is_refused() -> None:
+def relu_only() -> bytes:
+    """A model with neither int8 weights nor attention."""
     x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 2])
     y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 2])
     graph = onnx.helper.make_graph([onnx.helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    return bytes(onnx.helper.make_model(graph).SerializeToString())
+
+
+def test_a_graph_without_int8_weights_is_refused() -> None:
     with pytest.raises(ClassifierError, match="no int8 weights"):
-        int8_activations(onnx.helper.make_model(graph).SerializeToString())
+        int8_activations(relu_only())
 
 
 @pytest.mark.parametrize("int8", [False, True])
@@ -77,11 +82,8 @@ def test_each_attention_block_becomes_one_operator_and_the_products_stay(pinned:
 
 
 def test_a_graph_without_attention_is_refused_by_the_fusion() -> None:
-    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 2])
-    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 2])
-    graph = onnx.helper.make_graph([onnx.helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
     with pytest.raises(ClassifierError, match="no attention block"):
-        fused_attention(onnx.helper.make_model(graph).SerializeToString())
+        fused_attention(relu_only())
 
 
 def test_layer_outputs_answer_the_layers_asked_for_and_compute_no_more(pinned: bytes) -> None:
