@@ -52,7 +52,8 @@ MAX_TOKENS = 256
 BATCH_SIZE = 16
 #: The two ways to run the pinned model: as exported, or with int8 products (``graph``).
 ACTIVATIONS = ("float32", "int8")
-#: onnxruntime graph optimisation levels a session may be built with.
+#: How the session's graph is prepared: onnxruntime's extended or basic level, or the basic
+#: level with attention fused (``graph.fused_attention``).
 OPTIMIZATIONS = ("extended", "basic", "fused")
 
 
