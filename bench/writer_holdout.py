@@ -91,7 +91,6 @@ def main() -> None:
 
     from redline.classify.artifact import default_path, load
     from redline.classify.base import CATEGORIES, RED_LINES, REVIEW_CATEGORIES
-    from redline.classify.embed import Embedder
     from redline.classify.head import fit, logits
     from redline.classify.static import StaticEmbedder
     from redline.classify.static import default_dir as static_dir
@@ -120,13 +119,7 @@ def main() -> None:
     allowed = [i for c, i in index.items() if c not in RED_LINES + REVIEW_CATEGORIES]
 
     t0 = time.perf_counter()
-    design = build_design(
-        examples,
-        config.features,
-        Embedder(
-            threads=2, activations=config.activations, layers=config.layers, optimization=config.optimization
-        ),
-    )
+    design = build_design(examples, config.features, config.embedder())
     static = StaticEmbedder(static_dir())
     static.load()
     sdesign, _ = screen_design(examples, design, config.features, static)
