@@ -91,7 +91,7 @@ def main() -> None:
 
     from redline.classify.artifact import default_path, load
     from redline.classify.base import CATEGORIES, RED_LINES, REVIEW_CATEGORIES
-    from redline.classify.head import fit, logits
+    from redline.classify.head import logits
     from redline.classify.static import StaticEmbedder
     from redline.classify.static import default_dir as static_dir
     from redline.classify.train import (
@@ -99,8 +99,8 @@ def main() -> None:
         build_design,
         examples_of,
         fit_head,
+        fit_screen_head,
         read_rows,
-        sample_weights,
         screen_design,
     )
 
@@ -134,16 +134,7 @@ def main() -> None:
         train = ~test
         t1 = time.perf_counter()
         head = fit_head(design.subset(train), y[train], generated[train], config, 0)
-        screen = fit(
-            sdesign.subset(train),
-            y[train],
-            len(CATEGORIES),
-            sample_weight=sample_weights(y[train], len(CATEGORIES), config.class_balance),
-            l2_dense=config.screen_l2_dense,
-            l2_sparse=config.screen_l2_sparse,
-            hidden=config.screen_hidden,
-            max_iter=config.max_iter,
-        )
+        screen = fit_screen_head(sdesign.subset(train), y[train], config, 0)
         z = (1 - blend) * logits(design.subset(test), head) + blend * logits(sdesign.subset(test), screen)
         predicted[test] = z.argmax(axis=1)
         per_round.append({"round": name, **scores(y[test], predicted[test], red, allowed)})

@@ -43,7 +43,7 @@ import numpy.typing as npt
 
 from .base import CATEGORIES, RED_LINES, REVIEW_CATEGORIES
 from .features import Reading, readable
-from .head import Design, Weights, fit, fit_temperature, logits, softmax
+from .head import Design, Weights, fit_temperature, logits, softmax
 from .langid import UNKNOWN
 
 F32 = npt.NDArray[np.float32]
@@ -170,37 +170,20 @@ def train_screen(
     readings: Sequence[Reading],
     languages: Sequence[str],
     *,
-    weights_of: Callable[[npt.NDArray[np.int64]], F64],
-    l2_dense: float,
-    l2_sparse: float,
-    hidden: int,
-    max_iter: int,
+    fit_on: Callable[[Design, npt.NDArray[np.int64]], Weights],
     floor: float,
     floor_other: float,
     max_missed: float,
     enabled: bool,
-    seed: int = 0,
 ) -> ScreenFit:
     """Fit the screen on out-of-fold logits (temperature, ``tau`` per group), then on all rows.
 
     ``design`` holds the screen's own features: the static vectors as its dense
-    block and the hashed n-grams as its sparse block.
+    block and the hashed n-grams as its sparse block. ``fit_on`` fits the screen's
+    head on part of them (``train.fit_screen_head`` with the training settings).
     """
     k = len(CATEGORIES)
     n_folds = int(folds.max()) + 1 if len(folds) else 0
-
-    def fit_on(part: Design, yy: npt.NDArray[np.int64]) -> Weights:
-        return fit(
-            part,
-            yy,
-            k,
-            sample_weight=weights_of(yy),
-            l2_dense=l2_dense,
-            l2_sparse=l2_sparse,
-            hidden=hidden,
-            seed=seed,
-            max_iter=max_iter,
-        )
 
     oof = np.zeros((design.n, k))
     for f in range(n_folds):
@@ -243,9 +226,6 @@ def train_screen(
         "tau": taus,
         "temperature": round(temperature, 6),
         "max_missed": max_missed,
-        "l2_dense": l2_dense,
-        "l2_sparse": l2_sparse,
-        "hidden": hidden,
         "cv_screened": round(float(screened.mean()) if design.n else 0.0, 4),
         "cv_groups": stats,
     }

@@ -218,6 +218,22 @@ def fit_head(
     )
 
 
+def fit_screen_head(design: Design, y: npt.NDArray[np.int64], config: TrainConfig, seed: int) -> Weights:
+    """The screen's head on its own features (static vectors and n-grams), as ``train`` fits it."""
+    k = len(CATEGORIES)
+    return fit(
+        design,
+        y,
+        k,
+        sample_weight=sample_weights(y, k, config.class_balance),
+        l2_dense=config.screen_l2_dense,
+        l2_sparse=config.screen_l2_sparse,
+        hidden=config.screen_hidden,
+        seed=seed,
+        max_iter=config.max_iter,
+    )
+
+
 def out_of_fold_logits(
     design: Design,
     y: npt.NDArray[np.int64],
@@ -271,16 +287,11 @@ def train(
         folds,
         [e.reading for e in examples],
         [identify(e.reading.latest) for e in examples],
-        weights_of=lambda yy: sample_weights(yy, len(CATEGORIES), config.class_balance),
-        l2_dense=config.screen_l2_dense,
-        l2_sparse=config.screen_l2_sparse,
-        hidden=config.screen_hidden,
-        max_iter=config.max_iter,
+        fit_on=lambda part, yy: fit_screen_head(part, yy, config, seed),
         floor=config.min_confidence,
         floor_other=config.min_confidence_other,
         max_missed=config.screen_max_missed,
         enabled=config.screen,
-        seed=seed,
     )
     # Calibrate English and other languages apart: the English embedding model reads
     # other languages less well, and one shared temperature would leave those overconfident.
@@ -289,7 +300,12 @@ def train(
     fits = {a: calibrate((1.0 - a) * oof + a * screen.oof, y, english) for a in grid}
     blend = min(grid, key=lambda a: (fits[a][3], a))
     temperature, temperature_other, probs, _ = fits[blend]
-    screen.meta["static_sha256"] = recorded_sha256(static.directory)
+    screen.meta.update(
+        l2_dense=config.screen_l2_dense,
+        l2_sparse=config.screen_l2_sparse,
+        hidden=config.screen_hidden,
+        static_sha256=recorded_sha256(static.directory),
+    )
     _, onnx_sha = onnx_path()
     meta: dict[str, Any] = {
         "categories": list(CATEGORIES),
