@@ -64,6 +64,13 @@ ROUNDS: dict[str, tuple[str, ...]] = {
         "formats_hand",
         "indirect_hand",
     ),
+    "9 conversations, materiel, everyday data, Chinese and Arabic, speech": (
+        "multiturn_hand5",
+        "materiel_hand",
+        "everyday_data_hand",
+        "multilingual_hand8",
+        "speech_intel_hand",
+    ),
 }
 
 
