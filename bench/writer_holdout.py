@@ -71,6 +71,13 @@ ROUNDS: dict[str, tuple[str, ...]] = {
         "multilingual_hand8",
         "speech_intel_hand",
     ),
+    "10 engagement, public services, agent sessions, Chinese and Arabic, military outputs": (
+        "engagement_hand",
+        "services_hand",
+        "multiturn_hand6",
+        "multilingual_hand9",
+        "military_outputs_hand",
+    ),
 }
 
 
