@@ -40,6 +40,10 @@ import numpy.typing as npt
 from ..facts import Facts, Stage
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_HAS_CJK = re.compile(f"[{_CJK}]")
+_CJK_PIECES = re.compile(f"[{_CJK}]+|[^{_CJK}]+")
+CJK_WORDS = ("runs", "bigrams")
 _PUNCT_RUN = re.compile(r"[{}\[\]\"(),:_]+")
 
 
@@ -56,6 +60,14 @@ class FeatureConfig:
     word_weight: float = 1.0
     ctx_weight: float = 0.5
     normalizer: str = "redline"
+    #: How a run of CJK characters (Han, kana, Hangul: written without spaces) becomes
+    #: words: ``"runs"`` keeps the whole run between punctuation as one word (artifacts
+    #: before this field); ``"bigrams"`` reads it as overlapping two-character words.
+    cjk_words: str = "runs"
+
+    def __post_init__(self) -> None:
+        if self.cjk_words not in CJK_WORDS:
+            raise ValueError(f"cjk_words must be one of {', '.join(CJK_WORDS)}, not {self.cjk_words!r}")
 
     @property
     def size(self) -> int:
@@ -192,8 +204,26 @@ def _block(
     return uniq + offset, sums * (weight / norm)
 
 
-def word_grams(text: str, bigrams: bool = True) -> list[str]:
+def _cjk_bigrams(words: list[str]) -> list[str]:
+    """``words`` with each run of CJK characters split into overlapping two-character words."""
+    out: list[str] = []
+    for word in words:
+        if not _HAS_CJK.search(word):
+            out.append(word)
+            continue
+        for piece in _CJK_PIECES.findall(word):
+            if len(piece) < 3 or not _HAS_CJK.match(piece):
+                out.append(piece)
+            else:
+                out.extend(piece[i : i + 2] for i in range(len(piece) - 1))
+    return out
+
+
+def word_grams(text: str, bigrams: bool = True, cjk_words: str = "runs") -> list[str]:
+    """Word unigrams (and bigrams) of normalised ``text``; see :attr:`FeatureConfig.cjk_words`."""
     words = _WORD.findall(text)
+    if cjk_words == "bigrams" and _HAS_CJK.search(text):
+        words = _cjk_bigrams(words)
     grams = list(words)
     if bigrams:
         grams.extend(f"{a} {b}" for a, b in itertools.pairwise(words))
@@ -209,10 +239,15 @@ def hashed_features(
     word_size = 1 << config.word_bits
     blocks = [
         _block(_char_keys(latest, config.char_min, config.char_max), config.char_bits, 0, config.char_weight),
-        _block(_keys(word_grams(latest)), config.word_bits, char_size, config.word_weight),
+        _block(
+            _keys(word_grams(latest, cjk_words=config.cjk_words)),
+            config.word_bits,
+            char_size,
+            config.word_weight,
+        ),
     ]
     if reading.context:
-        context = _keys(word_grams(norm(reading.context), bigrams=False))
+        context = _keys(word_grams(norm(reading.context), bigrams=False, cjk_words=config.cjk_words))
         blocks.append(_block(context, config.ctx_bits, char_size + word_size, config.ctx_weight))
     present = [b for b in blocks if b is not None]
     if not present:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from redline.classify.features import (
     FeatureConfig,
@@ -9,6 +10,7 @@ from redline.classify.features import (
     normalizer,
     read_facts,
     readable,
+    word_grams,
 )
 from redline.facts import Facts, Message, Stage, ToolCall
 
@@ -71,3 +73,29 @@ def test_readable() -> None:
     assert not readable("")
     assert not readable("ok")
     assert not readable("#$%^&*()!@#$%^&*()_+ 123456789 ab")
+
+
+def test_cjk_runs_become_two_character_words() -> None:
+    text = NORM("监控所有参加集会的人，用AI识别 GPU")
+    # Artifacts before `cjk_words` read a run between punctuation as one word.
+    assert word_grams(text, bigrams=False) == ["监控所有参加集会的人", "用ai识别", "gpu"]
+    assert word_grams(text, bigrams=False, cjk_words="bigrams") == [
+        "监控", "控所", "所有", "有参", "参加", "加集", "集会", "会的", "的人",
+        "用", "ai", "识别", "gpu",
+    ]  # fmt: skip
+    assert word_grams("监控 集会", cjk_words="bigrams") == ["监控", "集会", "监控 集会"]
+    latin = NORM("Track every protester in the square")
+    assert word_grams(latin, cjk_words="bigrams") == word_grams(latin)
+
+
+def test_cjk_words_setting_is_checked_and_defaults_for_old_artifacts() -> None:
+    old = FeatureConfig().as_dict()
+    del old["cjk_words"]
+    assert FeatureConfig.from_dict(old).cjk_words == "runs"
+    assert FeatureConfig.from_dict({**old, "cjk_words": "bigrams"}).cjk_words == "bigrams"
+    with pytest.raises(ValueError, match="cjk_words"):
+        FeatureConfig(cjk_words="words")
+    chinese = Reading("监控所有参加集会的人")
+    runs = hashed_features(chinese, CONFIG, NORM)
+    bigrams = hashed_features(chinese, FeatureConfig(cjk_words="bigrams"), NORM)
+    assert not np.array_equal(runs[0], bigrams[0])

@@ -49,9 +49,11 @@ def reference(reading: Reading, config: FeatureConfig, norm: object) -> tuple[np
     out: dict[int, float] = {}
     char_size, word_size = 1 << config.char_bits, 1 << config.word_bits
     accumulate(char_grams(latest), config.char_bits, 0, config.char_weight, out)
-    accumulate(word_grams(latest), config.word_bits, char_size, config.word_weight, out)
+    accumulate(
+        word_grams(latest, cjk_words=config.cjk_words), config.word_bits, char_size, config.word_weight, out
+    )
     if reading.context:
-        context = word_grams(norm(reading.context), bigrams=False)  # type: ignore[operator]
+        context = word_grams(norm(reading.context), bigrams=False, cjk_words=config.cjk_words)  # type: ignore[operator]
         accumulate(context, config.ctx_bits, char_size + word_size, config.ctx_weight, out)
     idx = np.array(sorted(out), dtype=np.int32)
     return idx, np.array([out[i] for i in idx.tolist()], dtype=np.float32)
@@ -68,7 +70,14 @@ EDGE = [
 ]
 
 
-@pytest.mark.parametrize("config", [FeatureConfig(), FeatureConfig(char_bits=10, word_bits=9, ctx_bits=8)])
+@pytest.mark.parametrize(
+    "config",
+    [
+        FeatureConfig(),
+        FeatureConfig(char_bits=10, word_bits=9, ctx_bits=8),
+        FeatureConfig(cjk_words="bigrams"),
+    ],
+)
 def test_vectorised_features_equal_the_reference(config: FeatureConfig) -> None:
     norm = normalizer(config.normalizer)
     rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()[:600]]
