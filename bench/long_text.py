@@ -6,7 +6,7 @@ inserted after the fifth snippet, and counts the default policy's verdicts with 
 classifier's long-text windows on and off (``windows`` replaced by one returning
 none). Also prints the mean classification time per text.
 
-Run: ``HF_HUB_OFFLINE=1 .venv/bin/python bench/long_text.py [--n 60] [--seed 1]``
+Run: ``HF_HUB_OFFLINE=1 .venv/bin/python bench/long_text.py [--n 60] [--seed 1] [--classifier ARTIFACT]``
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ ALLOWED = {
 RED_LINES = {"mass_domestic_surveillance", "autonomous_lethal_targeting"}
 
 
-def run(n: int, seed: int, rows: list[dict[str, Any]], windows_on: bool) -> dict[str, Any]:
+def run(
+    n: int, seed: int, rows: list[dict[str, Any]], windows_on: bool, artifact: Path | None = None
+) -> dict[str, Any]:
     import redline.classify.trained as trained
     from redline.classify.evaluate import policy_verdicts
     from redline.facts import Facts
@@ -42,7 +44,7 @@ def run(n: int, seed: int, rows: list[dict[str, Any]], windows_on: bool) -> dict
         allowed = [r["text"] for r in single if r["category"] in ALLOWED]
         red = [r["text"] for r in single if r["category"] in RED_LINES]
         rng = random.Random(seed)
-        clf = trained.TrainedClassifier()
+        clf = trained.TrainedClassifier(artifact)
         clf.load()
         verdict = policy_verdicts()
         benign: Counter[str] = Counter()
@@ -72,10 +74,13 @@ def main() -> None:
     ap.add_argument("--rows", type=Path, default=Path("data/corpus/train.jsonl"))
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--classifier", type=Path, default=None, help="artifact to read with (default: the shipped one)"
+    )
     a = ap.parse_args()
     rows = [json.loads(line) for line in a.rows.read_text(encoding="utf-8").splitlines() if line.strip()]
     rows = [r for r in rows if r.get("split", "train") == "train"]
-    print(json.dumps([run(a.n, a.seed, rows, on) for on in (False, True)], indent=2))
+    print(json.dumps([run(a.n, a.seed, rows, on, a.classifier) for on in (False, True)], indent=2))
 
 
 if __name__ == "__main__":
