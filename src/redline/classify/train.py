@@ -49,8 +49,8 @@ class TrainConfig:
     """Hyper-parameters; chosen by pair-grouped cross-validation on the training split."""
 
     # CJK runs read as two-character words: a head trained on the first eight writing rounds
-    # and judged on the ninth and tenth (2,881 rows by writers it never saw) scored Chinese
-    # rows 0.732 against 0.642 with whole runs, all rows 0.840 against 0.829.
+    # and judged on the ninth and tenth rounds' training rows (2,281 rows by writers it never
+    # saw) scored Chinese rows 0.727 against 0.630 with whole runs, all rows 0.838 against 0.826.
     features: FeatureConfig = field(default_factory=lambda: FeatureConfig(cjk_words="bigrams"))
     # Grouped CV on the training split (T near 1, best NLL) preferred light penalties.
     l2_dense: float = 1e-3
