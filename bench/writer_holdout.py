@@ -78,6 +78,13 @@ ROUNDS: dict[str, tuple[str, ...]] = {
         "multilingual_hand9",
         "military_outputs_hand",
     ),
+    "11 theatres, look-alikes, agents, Chinese and Arabic, disguises": (
+        "theatres_hand",
+        "lookalike_hand3",
+        "multiturn_hand7",
+        "multilingual_hand10",
+        "disguise_hand",
+    ),
 }
 
 

@@ -54,9 +54,7 @@ class TrainConfig:
     # 2**16 character n-gram buckets instead of 2**14, judged the same way: all rows 0.842
     # against 0.838, Arabic 0.787 against 0.764, allowed rows read as a red line 5.1 % against
     # 5.6 %; 2**17 added nothing (0.842) and 2**15 word buckets scored lower (0.837).
-    features: FeatureConfig = field(
-        default_factory=lambda: FeatureConfig(char_bits=16, cjk_words="bigrams")
-    )
+    features: FeatureConfig = field(default_factory=lambda: FeatureConfig(char_bits=16, cjk_words="bigrams"))
     # Grouped CV on the training split (T near 1, best NLL) preferred light penalties.
     l2_dense: float = 1e-3
     l2_sparse: float = 3e-5
