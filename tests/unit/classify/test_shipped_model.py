@@ -22,7 +22,9 @@ def shipped() -> TrainedClassifier:
 
 
 def test_artifact_is_small_and_versioned(shipped: TrainedClassifier) -> None:
-    assert default_path().stat().st_size < 5 * 1024 * 1024
+    # Two heads over 2**16 + 2**13 + 2**12 hashed buckets (float32, nine categories) make
+    # most of it; the MiniLM model it reads beside is 23 MB.
+    assert default_path().stat().st_size < 8 * 1024 * 1024
     assert re.fullmatch(r"use-clf-[0-9a-f]{12}", shipped.version)
     meta = load(default_path()).meta
     assert meta["embedding"]["sha256"]
