@@ -16,7 +16,7 @@ accuracy, red-line rows read as a red-line category, allowed rows read as one.
 Verdicts are not computed (no thresholds, no policy).
 
 Run: ``HF_HUB_OFFLINE=1 .venv/bin/python bench/writer_holdout.py [--json]``
-(about 20–25 minutes on two cores: one embedding pass, then two fits per round).
+(about 75–90 minutes on two cores with twelve rounds: one embedding pass, then two fits per round).
 """
 
 from __future__ import annotations
@@ -84,6 +84,14 @@ ROUNDS: dict[str, tuple[str, ...]] = {
         "multiturn_hand7",
         "multilingual_hand10",
         "disguise_hand",
+    ),
+    "12 engineers' artefacts, one person, Chinese and Arabic, five languages, turns, offices": (
+        "engagement_hand2",
+        "person_hand",
+        "multilingual_hand11",
+        "multilingual_hand12",
+        "multiturn_hand8",
+        "office_hand",
     ),
 }
 
