@@ -93,7 +93,11 @@ class Reading:
         return f"{self.context}\n{self.latest}" if self.context else self.latest
 
 
-def read_facts(facts: Facts, turns: int = 4) -> Reading:
+#: Messages before the latest user turn that a conversation reading keeps.
+CONTEXT_TURNS = 4
+
+
+def read_facts(facts: Facts, turns: int = CONTEXT_TURNS) -> Reading:
     """The :class:`Reading` of ``facts`` at its stage.
 
     For input, the latest user turn with the earlier turns as context; for an

@@ -36,11 +36,11 @@ import numpy as np
 import numpy.typing as npt
 
 from ..facts import Facts, Stage
-from ..policy.compiled import WINDOW_RISK
+from ..policy.compiled import CONTEXT_RISK, WINDOW_RISK
 from .artifact import FILENAME, Artifact, default_path, load
 from .base import CATEGORIES, RED_LINES, REVIEW_CATEGORIES, Scores
 from .embed import DIM, Embedder
-from .features import FeatureConfig, Reading, hashed_features, normalizer, read_facts, readable
+from .features import CONTEXT_TURNS, FeatureConfig, Reading, hashed_features, normalizer, read_facts, readable
 from .head import logits_one, softmax
 from .langid import UNKNOWN, identify
 from .screen import Screen, eligible
@@ -114,6 +114,21 @@ def windows(text: str) -> list[str]:
         starts = [*range(0, len(text) - WINDOW_CHARS, WINDOW_CHAR_STRIDE), len(text) - WINDOW_CHARS]
         return [text[i : i + WINDOW_CHARS] for i in starts]
     return []
+
+
+def earlier_user_turns(facts: Facts, turns: int = CONTEXT_TURNS) -> list[str]:
+    """The user turns among the ``turns`` messages before an input's latest user turn.
+
+    The same window :func:`read_facts` gives the conversation reading. Empty for
+    outputs and tool calls: their conversation's input was judged already.
+    """
+    if facts.stage is not Stage.INPUT:
+        return []
+    idx = len(facts.messages) - 1
+    while idx >= 0 and facts.messages[idx].role != "user":
+        idx -= 1
+    before = facts.messages[max(0, idx - turns) : max(0, idx)]
+    return [m.content for m in before if m.role == "user" and m.content.strip()]
 
 
 def flagged(scores: Scores) -> bool:
@@ -196,12 +211,32 @@ class TrainedClassifier:
         return self.classify_many([facts])[0]
 
     def classify_many(self, batch: Sequence[Facts]) -> list[Scores]:
+        """Scores for facts; an input whose earlier user turns read as flagged carries ``context_risk``.
+
+        A conversation can state a red line in one turn and then ask for it with a
+        harmless one ("do the second one", "for the whole list"). Read with its
+        context, the harmless turn often still looks allowed. So when an input's
+        latest turn reads as allowed, its earlier user turns (those in the context
+        window) are read on their own too, and if one of them reads as a red line or
+        a review category the answer carries ``context_risk`` (the default policy
+        sends it to review). A turn read alone may have been refused, or the
+        conversation may have moved on, so the signal is too weak to deny on, and
+        too strong to allow silently. Only inputs with earlier user turns pay for it.
+        """
         # An output answering a single user turn is read on its own text by both stages,
         # for the reason ``screen_reading`` gives; that is also how the corpus's output
         # rows are written (no context), and it costs one embedding instead of two.
         screen = [screen_reading(f) for f in batch]
         readings = [s if s is not None else read_facts(f) for s, f in zip(screen, batch, strict=True)]
-        return self.classify_readings(readings, screen)
+        scores = self.classify_readings(readings, screen)
+        asks = [(i, t) for i, f in enumerate(batch) if not flagged(scores[i]) for t in earlier_user_turns(f)]
+        if not asks:
+            return scores
+        earlier = self.classify_readings([Reading(t) for _, t in asks])
+        risky = {i for (i, _), s in zip(asks, earlier, strict=True) if flagged(s)}
+        return [
+            replace(s, signals=(*s.signals, CONTEXT_RISK)) if i in risky else s for i, s in enumerate(scores)
+        ]
 
     def classify_readings(
         self, readings: Sequence[Reading], screen_readings: Sequence[Reading | None] | None = None

@@ -24,6 +24,9 @@ CLASSIFIER_UNAVAILABLE = "classifier_unavailable"
 #: Set by the classifier when the whole text reads as allowed but a window of a long
 #: text reads as a red line or a review category (see ``classify.trained.windows``).
 WINDOW_RISK = "window_risk"
+#: Set by the classifier when the latest user turn reads as allowed but an earlier user turn
+#: of the conversation, read on its own, reads as a red line or a review category.
+CONTEXT_RISK = "context_risk"
 
 AttributePredicate = Callable[[str | None], bool]
 

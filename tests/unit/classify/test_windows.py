@@ -29,3 +29,25 @@ def test_text_without_spaces_is_windowed_by_characters() -> None:
     got = windows(text)
     assert got and all(len(w) == WINDOW_CHARS for w in got)
     assert got[0] == text[:WINDOW_CHARS] and got[-1] == text[-WINDOW_CHARS:]
+
+
+def test_earlier_user_turns_are_the_user_turns_of_the_context_window() -> None:
+    from redline.classify.trained import earlier_user_turns
+    from redline.facts import Facts, Message, Stage
+
+    messages = (
+        Message(role="system", content="You are helpful."),
+        Message(role="user", content="u1"),
+        Message(role="assistant", content="a1"),
+        Message(role="user", content="u2"),
+        Message(role="assistant", content="a2"),
+        Message(role="user", content="u3"),
+        Message(role="assistant", content="a3"),
+        Message(role="user", content="latest"),
+    )
+    # The four messages before the latest user turn, as the conversation reading keeps them.
+    assert earlier_user_turns(Facts(stage=Stage.INPUT, messages=messages)) == ["u2", "u3"]
+    assert earlier_user_turns(Facts(stage=Stage.INPUT, messages=messages[-1:])) == []
+    assert earlier_user_turns(Facts(stage=Stage.OUTPUT, messages=messages, output="x")) == []
+    blank = (Message(role="user", content="  "), Message(role="assistant", content="a"), messages[-1])
+    assert earlier_user_turns(Facts(stage=Stage.INPUT, messages=blank)) == []
