@@ -154,13 +154,16 @@ class Facts(BaseModel):
                 return message.content
         return self.messages[-1].content if self.messages else ""
 
-    def context_text(self, turns: int = 4) -> str:
-        """The turns before the latest user turn (most recent last), for context."""
+    def context_messages(self, turns: int = 4) -> list[Message]:
+        """The non-system messages among the ``turns`` before the latest user turn (most recent last)."""
         idx = len(self.messages) - 1
         while idx >= 0 and self.messages[idx].role != "user":
             idx -= 1
-        before = [m for m in self.messages[max(0, idx - turns) : max(0, idx)] if m.role != "system"]
-        return "\n".join(m.content for m in before)
+        return [m for m in self.messages[max(0, idx - turns) : max(0, idx)] if m.role != "system"]
+
+    def context_text(self, turns: int = 4) -> str:
+        """The turns before the latest user turn (most recent last), for context."""
+        return "\n".join(m.content for m in self.context_messages(turns))
 
     def text(self) -> str:
         """The text that is judged at this stage."""

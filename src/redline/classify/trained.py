@@ -124,11 +124,7 @@ def earlier_user_turns(facts: Facts, turns: int = CONTEXT_TURNS) -> list[str]:
     """
     if facts.stage is not Stage.INPUT:
         return []
-    idx = len(facts.messages) - 1
-    while idx >= 0 and facts.messages[idx].role != "user":
-        idx -= 1
-    before = facts.messages[max(0, idx - turns) : max(0, idx)]
-    return [m.content for m in before if m.role == "user" and m.content.strip()]
+    return [m.content for m in facts.context_messages(turns) if m.role == "user" and m.content.strip()]
 
 
 def flagged(scores: Scores) -> bool:
