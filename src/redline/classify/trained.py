@@ -228,7 +228,9 @@ class TrainedClassifier:
         asks = [(i, t) for i, f in enumerate(batch) if not flagged(scores[i]) for t in earlier_user_turns(f)]
         if not asks:
             return scores
-        earlier = self.classify_readings([Reading(t) for _, t in asks])
+        # Read whole, without windows: only the top category of each turn is used here, and a
+        # reading's scores do not depend on its windows, so windows would be wasted work.
+        earlier = self._classify([Reading(t) for _, t in asks], None)
         risky = {i for (i, _), s in zip(asks, earlier, strict=True) if flagged(s)}
         return [
             replace(s, signals=(*s.signals, CONTEXT_RISK)) if i in risky else s for i, s in enumerate(scores)
