@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..facts import Facts, Stage
-from ..policy.compiled import CONTEXT_RISK, WINDOW_RISK
+from ..policy.compiled import CONTEXT_RED_LINE, CONTEXT_RISK, WINDOW_RISK
 from .artifact import FILENAME, Artifact, default_path, load
 from .base import CATEGORIES, RED_LINES, REVIEW_CATEGORIES, Scores
 from .embed import DIM, Embedder
@@ -215,7 +215,8 @@ class TrainedClassifier:
         latest turn reads as allowed, its earlier user turns (those in the context
         window) are read on their own too, and if one of them reads as a red line or
         a review category the answer carries ``context_risk`` (the default policy
-        sends it to review). A turn read alone may have been refused, or the
+        sends it to review), and when one reads as a red line also ``context_red_line``
+        (for a policy that holds only those). A turn read alone may have been refused, or the
         conversation may have moved on, so the signal is too weak to deny on, and
         too strong to allow silently. Only inputs with earlier user turns pay for it.
         """
@@ -231,9 +232,15 @@ class TrainedClassifier:
         # Read whole, without windows: only the top category of each turn is used here, and a
         # reading's scores do not depend on its windows, so windows would be wasted work.
         earlier = self._classify([Reading(t) for _, t in asks], None)
-        risky = {i for (i, _), s in zip(asks, earlier, strict=True) if flagged(s)}
+        added: dict[int, tuple[str, ...]] = {}
+        for (i, _), s in zip(asks, earlier, strict=True):
+            top = s.top()[0]
+            if top in RED_LINES:
+                added[i] = (CONTEXT_RISK, CONTEXT_RED_LINE)
+            elif top in REVIEW_CATEGORIES:
+                added.setdefault(i, (CONTEXT_RISK,))
         return [
-            replace(s, signals=(*s.signals, CONTEXT_RISK)) if i in risky else s for i, s in enumerate(scores)
+            replace(s, signals=(*s.signals, *added[i])) if i in added else s for i, s in enumerate(scores)
         ]
 
     def classify_readings(

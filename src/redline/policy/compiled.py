@@ -27,6 +27,9 @@ WINDOW_RISK = "window_risk"
 #: Set by the classifier when the latest user turn reads as allowed but an earlier user turn
 #: of the conversation, read on its own, reads as a red line or a review category.
 CONTEXT_RISK = "context_risk"
+#: Set beside ``context_risk`` when one of those earlier turns reads as a red line (not only
+#: a review category): a policy that wants fewer reviews can hold only these.
+CONTEXT_RED_LINE = "context_red_line"
 
 AttributePredicate = Callable[[str | None], bool]
 

@@ -17,6 +17,7 @@ from ..decision import Approvals, PolicyRef, Verdict
 from ..errors import CompileIssue, OverlayLoosensError, PolicyCompileError
 from .compiled import (
     CLASSIFIER_UNAVAILABLE,
+    CONTEXT_RED_LINE,
     CONTEXT_RISK,
     UNDECLARED_EFFECT,
     WINDOW_RISK,
@@ -67,7 +68,12 @@ def compile_documents(base: LoadedDocument, overlays: Sequence[LoadedDocument] =
         raise OverlayLoosensError(loosening)
 
     known_effects = {*effects, UNDECLARED_EFFECT}
-    known_signals = {s.id for s, _, _ in signals} | {CLASSIFIER_UNAVAILABLE, WINDOW_RISK, CONTEXT_RISK}
+    known_signals = {s.id for s, _, _ in signals} | {
+        CLASSIFIER_UNAVAILABLE,
+        WINDOW_RISK,
+        CONTEXT_RISK,
+        CONTEXT_RED_LINE,
+    }
 
     def check_category(name: str, where: LoadedDocument, path: tuple[str | int, ...]) -> None:
         if name not in categories:

@@ -126,3 +126,20 @@ def test_an_overlay_never_lowers_a_non_waivable_verdict(
         assert after.verdict is Verdict.DENY and not after.waivable
     if before.category in RED_LINES:
         assert after.verdict is Verdict.DENY
+
+
+def test_a_policy_can_hold_only_conversations_whose_earlier_turn_reads_as_a_red_line() -> None:
+    # The default holds every ``context_risk``; a deployment with a heavier review load can
+    # write its rule on ``context_red_line`` instead, which the classifier raises beside it
+    # only when the earlier turn read as a red line (not a review category).
+    text = DEFAULT_TEXT.replace("when: {signal: context_risk}", "when: {signal: context_red_line}")
+    assert text != DEFAULT_TEXT
+    lighter = compile_text(text)
+    facts = Facts.from_text("Do the second one.")
+    review_only = Scores({"general": 0.9}, signals=("context_risk",))
+    red_line = Scores({"general": 0.9}, signals=("context_risk", "context_red_line"))
+    assert DEFAULT.evaluate(facts, review_only).verdict is Verdict.REVIEW
+    assert lighter.evaluate(facts, review_only).verdict is Verdict.ALLOW
+    held = lighter.evaluate(facts, red_line)
+    assert held.verdict is Verdict.REVIEW
+    assert "review.conversation-context" in held.rules
