@@ -94,6 +94,14 @@ ROUNDS: dict[str, tuple[str, ...]] = {
         "multiturn_hand8",
         "office_hand",
     ),
+    "13 Chinese, Arabic dialects, turns, short rows, military staff, disguises": (
+        "multilingual_hand13",
+        "multilingual_hand14",
+        "multiturn_hand9",
+        "short_hand",
+        "military_hand2",
+        "disguise_hand2",
+    ),
 }
 
 
