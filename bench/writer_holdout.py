@@ -16,8 +16,8 @@ accuracy, red-line rows read as a red-line category, allowed rows read as one.
 Verdicts are not computed (no thresholds, no policy).
 
 Run: ``HF_HUB_OFFLINE=1 .venv/bin/python bench/writer_holdout.py [--json]``
-(about 90–100 minutes on two cores with twelve rounds: one embedding pass, then two fits per
-round, 7–8 minutes each round).
+(one embedding pass, then two fits per round, 7–8 minutes each round on two cores: about
+90–100 minutes with twelve rounds, so expect about two hours with fourteen).
 """
 
 from __future__ import annotations
@@ -101,6 +101,14 @@ ROUNDS: dict[str, tuple[str, ...]] = {
         "short_hand",
         "military_hand2",
         "disguise_hand2",
+    ),
+    "14 Arabic dialects, Chinese online, alarming talk, speech, hard boundaries, five languages": (
+        "multilingual_hand15",
+        "multilingual_hand16",
+        "multiturn_hand10",
+        "speech_hand2",
+        "boundary_hand3",
+        "multilingual_hand17",
     ),
 }
 
