@@ -33,15 +33,13 @@ from ..errors import UsageError
 from .artifact import FILENAME, dumps, version_of
 from .base import CATEGORIES
 from .embed import Embedder, onnx_path
-from .features import FeatureConfig, Reading, hashed_features, normalizer
+from .features import CONTEXT_TURNS, FeatureConfig, Reading, hashed_features, normalizer
 from .head import Design, Weights, fit, fit_temperature, logits, softmax
 from .langid import identify
 from .screen import train_screen
 from .static import StaticEmbedder, recorded_sha256, sif_weights
 from .static import default_dir as static_dir
 from .trained import embed_readings
-
-CONTEXT_TURNS = 4
 
 
 @dataclass(frozen=True, slots=True)
