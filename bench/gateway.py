@@ -1,16 +1,28 @@
 """Gateway benchmark: straight to an upstream stand-in vs through redline vs through LiteLLM's proxy.
 
-    .venv/bin/python bench/gateway.py [--seconds 3] [--repeats 2] [--concurrency 1,32,128]
-        [--litellm /tmp/litellm-venv/bin/litellm] [--no-litellm] [--classifier auto] [--json]
+    .venv/bin/python bench/gateway.py [--traffic varied|fixed] [--seconds 3] [--repeats 2]
+        [--concurrency 1,32,128] [--litellm /tmp/litellm-venv/bin/litellm] [--no-litellm]
+        [--classifier auto] [--json]
 
 Method (shared/BENCHMARKING.md): the process under test (redline or LiteLLM, one
 process) is pinned to core 1; the closed-loop aiohttp load generator and the
-upstream stand-in (aiohttp, OpenAI wire, fixed completion; streams 5 chunks +
-[DONE]) are pinned to core 0. Each cell is measured ``--repeats`` times, alternating
-with the direct baseline in the same phase. "Added" = through-proxy minus direct,
-same percentile. redline runs the full pipeline: API key check, policy, classifier
-(as configured; the version used is printed), ledger (SQLite, durable) on input
-and output. LiteLLM runs with no guardrails and no database.
+upstream stand-in (aiohttp, OpenAI wire; streams 5 chunks + [DONE]) are pinned to
+core 0. Each cell is measured ``--repeats`` times, alternating with the direct
+baseline in the same phase. "Added" = through-proxy minus direct, same percentile.
+redline runs the full pipeline: API key check, policy, classifier (as configured;
+the version used is printed), ledger (SQLite, durable) on input and output.
+LiteLLM runs with no guardrails and no database.
+
+Traffic. ``varied`` (the default) sends every single-turn request of an allowed
+category in the corpus's dev split (each worker starts at its own offset and
+cycles through them), and the stand-in answers each with one of the dev split's
+model outputs of an allowed category, picked by the prompt's hash, so the same
+prompt always gets the same answer. The classifier has never trained on any of
+these texts, and it reads each prompt and each answer afresh. Requests that the
+policy blocks (a false deny or a review of an allowed text) come back as 403 in a
+few ms without an upstream call; they count in req/s and are reported as
+"blocked". ``fixed`` sends one prompt and gets one answer, as earlier versions of
+this bench did: the best case when the classifier is sure of both.
 """
 
 from __future__ import annotations
@@ -35,6 +47,28 @@ import aiohttp
 
 MODEL = "bench-model"
 PROMPT = "Summarise the maintenance schedule for the trucks in two sentences."
+ANSWER = "The trucks need oil every 5000 km. Tyres are changed in May."
+DEV = Path(__file__).resolve().parent.parent / "data" / "corpus" / "dev.jsonl"
+ALLOWED = {
+    "military_general",
+    "foreign_intelligence",
+    "policy_speech",
+    "general",
+    "defensive_counter_materiel",
+}
+
+
+def load_traffic(kind: str, dev: Path = DEV) -> tuple[list[str], list[str]]:
+    """(prompts, answers) for the load generator and the stand-in."""
+    if kind == "fixed":
+        return [PROMPT], [ANSWER]
+    rows = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
+    allowed = [r for r in rows if r["category"] in ALLOWED and not r.get("context")]
+    prompts = [r["text"] for r in allowed if "output" not in r.get("tags", [])]
+    answers = [r["text"] for r in allowed if "output" in r.get("tags", [])]
+    if not prompts or not answers:
+        raise SystemExit(f"{dev}: no allowed prompts or answers for varied traffic")
+    return prompts, answers
 
 
 def free_port() -> int:
@@ -46,13 +80,15 @@ def free_port() -> int:
 # ---- child processes -----------------------------------------------------------------
 
 
-def serve_standin(port: int) -> None:
+def serve_standin(port: int, traffic: str) -> None:
     import uvloop
 
     from redline.gateway.standin import Script, StandIn
 
+    _, answers = load_traffic(traffic)
+
     async def main() -> None:
-        s = StandIn(Script(text="The trucks need oil every 5000 km. Tyres are changed in May."), record=False)
+        s = StandIn(Script(text=answers[0], texts=tuple(answers)), record=False)
         await s.start(port)
         await asyncio.Event().wait()
 
@@ -100,25 +136,33 @@ def serve_redline(port: int, upstream: str, data_dir: str, key_file: str, classi
 # ---- load generator --------------------------------------------------------------------
 
 
-async def run_load(url: str, key: str, concurrency: int, seconds: float, stream: bool) -> dict[str, Any]:
-    body = json.dumps(
-        {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}], "stream": stream}
-    ).encode()
+async def run_load(
+    url: str, key: str, concurrency: int, seconds: float, stream: bool, prompts: list[str]
+) -> dict[str, Any]:
+    bodies = [
+        json.dumps({"model": MODEL, "messages": [{"role": "user", "content": p}], "stream": stream}).encode()
+        for p in prompts
+    ]
     headers = {"content-type": "application/json", "authorization": f"Bearer {key}"}
     lat: list[float] = []
     ttft: list[float] = []
     errors = 0
+    blocked = 0
     conn = aiohttp.TCPConnector(limit=concurrency + 4)
     async with aiohttp.ClientSession(connector=conn) as session:
-        # Warm-up: open connections, fill caches.
+        # Warm-up: open connections, load what loads lazily (a short text, not one of the measured ones).
+        warm = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": PROMPT}]}).encode()
         for _ in range(3):
-            async with session.post(url, data=body, headers=headers) as r:
+            async with session.post(url, data=warm, headers=headers) as r:
                 await r.read()
         stop = time.perf_counter() + seconds
 
-        async def worker() -> None:
-            nonlocal errors
+        async def worker(offset: int) -> None:
+            nonlocal errors, blocked
+            i = offset
             while time.perf_counter() < stop:
+                body = bodies[i % len(bodies)]
+                i += 1
                 t0 = time.perf_counter()
                 try:
                     async with session.post(url, data=body, headers=headers) as r:
@@ -131,7 +175,9 @@ async def run_load(url: str, key: str, concurrency: int, seconds: float, stream:
                                 ttft.append(first)
                         else:
                             await r.read()
-                        if r.status != 200:
+                        if r.status == 403:
+                            blocked += 1
+                        elif r.status != 200:
                             errors += 1
                             continue
                 except aiohttp.ClientError:
@@ -140,7 +186,8 @@ async def run_load(url: str, key: str, concurrency: int, seconds: float, stream:
                 lat.append(time.perf_counter() - t0)
 
         t_start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        step = max(1, len(bodies) // concurrency)
+        await asyncio.gather(*(worker(w * step) for w in range(concurrency)))
         elapsed = time.perf_counter() - t_start
     lat.sort()
     ttft.sort()
@@ -151,6 +198,7 @@ async def run_load(url: str, key: str, concurrency: int, seconds: float, stream:
     return {
         "n": len(lat),
         "errors": errors,
+        "blocked": blocked,
         "rps": len(lat) / elapsed,
         "p50": pct(lat, 0.50),
         "p99": pct(lat, 0.99),
@@ -197,6 +245,7 @@ def cpu_ms(pid: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--traffic", choices=("varied", "fixed"), default="varied")
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--concurrency", default="1,32,128")
@@ -204,11 +253,11 @@ def main() -> None:
     ap.add_argument("--no-litellm", action="store_true")
     ap.add_argument("--classifier", default="auto")
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--serve-standin", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--serve-standin", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--serve-redline", nargs=5, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.serve_standin:
-        return serve_standin(a.serve_standin)
+        return serve_standin(int(a.serve_standin[0]), a.serve_standin[1])
     if a.serve_redline:
         port, upstream, data_dir, key_file, classifier = a.serve_redline
         return serve_redline(int(port), upstream, data_dir, key_file, classifier)
@@ -220,7 +269,8 @@ def main() -> None:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         sp = free_port()
-        procs.append(spawn("0", [py, __file__, "--serve-standin", str(sp)]))
+        prompts, answers = load_traffic(a.traffic)
+        procs.append(spawn("0", [py, __file__, "--serve-standin", str(sp), a.traffic]))
         wait_port(sp, 30, procs[-1])
         upstream = f"http://127.0.0.1:{sp}/v1"
         rp = free_port()
@@ -305,18 +355,24 @@ def main() -> None:
                 for _ in range(a.repeats):
                     for name, (url, k) in targets.items():
                         before = cpu_ms(pids[name]) if name in pids else 0.0
-                        r = asyncio.run(run_load(url, k, c, a.seconds, stream))
+                        r = asyncio.run(run_load(url, k, c, a.seconds, stream, prompts))
                         if name in pids:
                             r["cpu_ms_per_req"] = (cpu_ms(pids[name]) - before) / max(1, r["n"])
                         results[cell].setdefault(name, []).append(r)
-        report(results, clf, a)
+        report(results, clf, a, len(prompts), len(answers))
     finally:
         for p in reversed(procs):
             stop(p)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def report(results: dict[str, dict[str, list[dict[str, Any]]]], clf: str, a: argparse.Namespace) -> None:
+def report(
+    results: dict[str, dict[str, list[dict[str, Any]]]],
+    clf: str,
+    a: argparse.Namespace,
+    n_prompts: int,
+    n_answers: int,
+) -> None:
     def med(rs: list[dict[str, Any]], k: str) -> float:
         vals = [r[k] for r in rs if r.get(k) == r.get(k)]
         return statistics.median(vals) if vals else float("nan")
@@ -327,11 +383,12 @@ def report(results: dict[str, dict[str, list[dict[str, Any]]]], clf: str, a: arg
     print(
         f"# redline classifier: {clf}; {a.seconds:g}s x {a.repeats} per cell; proxy on core 1, load+stand-in on core 0"
     )
+    print(f"# traffic: {a.traffic} ({n_prompts} prompts, {n_answers} answers)")
     print()
     print(
-        "| cell | target | p50 ms | p99 ms | added p50 / p99 ms | req/s | CPU-ms/req | TTFT p50 ms | errors |"
+        "| cell | target | p50 ms | p99 ms | added p50 / p99 ms | req/s | CPU-ms/req | TTFT p50 ms | blocked | errors |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for cell, by in results.items():
         d50, d99 = med(by["direct"], "p50"), med(by["direct"], "p99")
         for name, rs in by.items():
@@ -341,10 +398,16 @@ def report(results: dict[str, dict[str, list[dict[str, Any]]]], clf: str, a: arg
             ttft = med(rs, "ttft_p50")
             print(
                 f"| {cell} | {name} | {p50:.2f} | {p99:.2f} | {added} | {med(rs, 'rps'):.0f} | "
-                f"{'' if cpu != cpu else f'{cpu:.2f}'} | {'' if ttft != ttft else f'{ttft:.2f}'} | {sum(r['errors'] for r in rs)} |"
+                f"{'' if cpu != cpu else f'{cpu:.2f}'} | {'' if ttft != ttft else f'{ttft:.2f}'} | "
+                f"{blocked_share(rs)} | {sum(r['errors'] for r in rs)} |"
             )
     if a.json:
         print(json.dumps(results))
+
+
+def blocked_share(rs: list[dict[str, Any]]) -> str:
+    done = sum(r["n"] for r in rs)
+    return f"{100 * sum(r['blocked'] for r in rs) / done:.1f} %" if done else ""
 
 
 if __name__ == "__main__":

@@ -2,14 +2,17 @@
 
 Used by the gateway's tests and ``bench/gateway.py``; never by ``redline serve``.
 It is a real aiohttp HTTP server on 127.0.0.1 that records every request it
-receives (``requests``) and answers according to ``script``: fixed text or tool
-calls, optionally streamed as 5 chunks + ``[DONE]``, an error status, or a delay.
+receives (``requests``) and answers according to ``script``: fixed text (or one
+of several texts, picked by the last message's content so the same request always
+gets the same answer) or tool calls, optionally streamed as 5 chunks + ``[DONE]``,
+an error status, or a delay.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,11 +25,21 @@ class Script:
     """How the stand-in answers the next requests."""
 
     text: str = "Hello from the stand-in."
+    texts: tuple[str, ...] = ()
+    """When set, the answer is ``texts[crc32(last message content) % len(texts)]`` instead of ``text``."""
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     status: int = 200
     error_message: str = "stand-in error"
     delay_s: float = 0.0
     chunks: int = 5
+
+    def answer(self, body: dict[str, Any]) -> str:
+        if not self.texts:
+            return self.text
+        messages = body.get("messages") or [{}]
+        last = messages[-1].get("content") if isinstance(messages[-1], dict) else None
+        key = last if isinstance(last, str) else orjson.dumps(last).decode()
+        return self.texts[zlib.crc32(key.encode()) % len(self.texts)]
 
 
 @dataclass
@@ -119,9 +132,10 @@ class StandIn:
             return web.Response(body=orjson.dumps(err), status=s.status, content_type="application/json")
         model = str(body.get("model", "standin"))
         n = int(body.get("n") or 1)
+        text = s.answer(body)
         if not body.get("stream"):
             return web.Response(
-                body=orjson.dumps(completion(model, s.text, s.tool_calls, n)), content_type="application/json"
+                body=orjson.dumps(completion(model, text, s.tool_calls, n)), content_type="application/json"
             )
         resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await resp.prepare(request)
@@ -137,7 +151,7 @@ class StandIn:
 
         for i in range(n):
             await send([{"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-        for piece in _split(s.text, s.chunks):
+        for piece in _split(text, s.chunks):
             for i in range(n):
                 await send([{"index": i, "delta": {"content": piece}, "finish_reason": None}])
         for t, call in enumerate(s.tool_calls):

@@ -67,6 +67,25 @@ async def test_openai_async_stream_allowed(gw: Stack) -> None:
     assert "".join(parts) == "Fine weather for a convoy today."
 
 
+def test_standin_answers_each_prompt_with_its_own_text(gw: Stack) -> None:
+    """``Script.texts`` (the varied traffic of bench/gateway.py): the same prompt, the same answer."""
+    texts = ("Oil every 5000 km.", "Tyres in May.", "Brakes in June.")
+    gw.standin.script = Script(texts=texts)
+    prompts = [f"{HELLO} Depot {i}." for i in range(12)]
+    first = [
+        oa(gw).chat.completions.create(model="main-model", messages=user(p)).choices[0].message.content
+        for p in prompts
+    ]  # type: ignore[arg-type]
+    again = [
+        oa(gw).chat.completions.create(model="main-model", messages=user(p)).choices[0].message.content
+        for p in prompts
+    ]  # type: ignore[arg-type]
+    assert first == again
+    assert set(first) <= set(texts) and len(set(first)) > 1
+    stream = oa(gw).chat.completions.create(model="main-model", messages=user(prompts[0]), stream=True)  # type: ignore[arg-type]
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == first[0]
+
+
 def test_anthropic_sync_allowed(gw: Stack) -> None:
     m = an(gw).messages.create(
         model="main-model", max_tokens=64, system="Be brief.", messages=[{"role": "user", "content": HELLO}]
