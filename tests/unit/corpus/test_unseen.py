@@ -1,0 +1,47 @@
+"""The sealed test set (data/unseen/) is well formed and shares no text with the corpus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[3] / "data"
+CATEGORIES = {
+    "mass_domestic_surveillance",
+    "autonomous_lethal_targeting",
+    "targeting_support",
+    "individual_surveillance",
+    "defensive_counter_materiel",
+    "military_general",
+    "foreign_intelligence",
+    "policy_speech",
+    "general",
+}
+
+
+def _fold(row: dict[str, object]) -> str:
+    text = " ".join(str(row["text"]).casefold().split())
+    context = row.get("context") or []
+    assert isinstance(context, list)
+    return " || ".join(" ".join(str(m["content"]).casefold().split()) for m in context) + " ## " + text
+
+
+def _rows(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_sealed_rows_are_not_in_the_corpus_and_cover_the_taxonomy() -> None:
+    files = sorted((DATA / "unseen").glob("*/*.jsonl"))
+    assert files, "data/unseen holds no test set"
+    sealed = [r for f in files for r in _rows(f)]
+    assert len(sealed) >= 1_800
+    assert {r["category"] for r in sealed} == CATEGORIES
+    corpus = {_fold(r) for name in ("train.jsonl", "dev.jsonl") for r in _rows(DATA / "corpus" / name)}
+    leaked = [r["text"] for r in sealed if _fold(r) in corpus]
+    assert not leaked, f"sealed rows found in the corpus: {leaked[:3]}"
+    texts = {" ".join(str(r["text"]).casefold().split()) for r in sealed}
+    corpus_texts = {t.rsplit(" ## ", 1)[-1] for t in corpus}
+    # Short rows ("do it") may recur as latest turns of different conversations; whole texts of
+    # more than six words may not.
+    shared = [t for t in texts & corpus_texts if len(t.split()) > 6]
+    assert not shared, f"sealed texts found in the corpus: {shared[:3]}"
