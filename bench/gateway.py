@@ -21,7 +21,10 @@ prompt always gets the same answer. The classifier has never trained on any of
 these texts, and it reads each prompt and each answer afresh. Requests that the
 policy blocks (a false deny or a review of an allowed text) come back as 403 in a
 few ms without an upstream call; they count in req/s and are reported as
-"blocked". ``fixed`` sends one prompt and gets one answer, as earlier versions of
+"blocked". ``conversations`` walks every conversation of an allowed category in
+the dev split turn by turn, as a chat client does: one request per user turn,
+carrying the turns before it (the dev row's own assistant turns stand for the
+model's answers); the stand-in answers as for ``varied``. ``fixed`` sends one prompt and gets one answer, as earlier versions of
 this bench did: the best case when the classifier is sure of both.
 """
 
@@ -58,17 +61,33 @@ ALLOWED = {
 }
 
 
-def load_traffic(kind: str, dev: Path = DEV) -> tuple[list[str], list[str]]:
-    """(prompts, answers) for the load generator and the stand-in."""
+Messages = list[dict[str, str]]
+
+
+def load_traffic(kind: str, dev: Path = DEV) -> tuple[list[Messages], list[str]]:
+    """(requests' messages, answers) for the load generator and the stand-in."""
     if kind == "fixed":
-        return [PROMPT], [ANSWER]
+        return [[{"role": "user", "content": PROMPT}]], [ANSWER]
     rows = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
-    allowed = [r for r in rows if r["category"] in ALLOWED and not r.get("context")]
-    prompts = [r["text"] for r in allowed if "output" not in r.get("tags", [])]
-    answers = [r["text"] for r in allowed if "output" in r.get("tags", [])]
-    if not prompts or not answers:
-        raise SystemExit(f"{dev}: no allowed prompts or answers for varied traffic")
-    return prompts, answers
+    allowed = [r for r in rows if r["category"] in ALLOWED and "output" not in r.get("tags", [])]
+    answers = [
+        r["text"]
+        for r in rows
+        if r["category"] in ALLOWED and "output" in r.get("tags", []) and not r.get("context")
+    ]
+    if kind == "varied":
+        requests = [[{"role": "user", "content": r["text"]}] for r in allowed if not r.get("context")]
+    else:  # conversations, walked turn by turn: one request per user turn, with what came before
+        requests = []
+        for r in allowed:
+            if not r.get("context"):
+                continue
+            turns = [{"role": m["role"], "content": m["content"]} for m in r["context"]]
+            turns.append({"role": "user", "content": r["text"]})
+            requests += [turns[: i + 1] for i, m in enumerate(turns) if m["role"] == "user"]
+    if not requests or not answers:
+        raise SystemExit(f"{dev}: no allowed requests or answers for {kind} traffic")
+    return requests, answers
 
 
 def free_port() -> int:
@@ -88,7 +107,8 @@ def serve_standin(port: int, traffic: str) -> None:
     _, answers = load_traffic(traffic)
 
     async def main() -> None:
-        s = StandIn(Script(text=answers[0], texts=tuple(answers)), record=False)
+        # Numbered: real answers are not repeated word for word, so no cache may answer them.
+        s = StandIn(Script(text=answers[0], texts=tuple(answers), numbered=traffic != "fixed"), record=False)
         await s.start(port)
         await asyncio.Event().wait()
 
@@ -137,12 +157,15 @@ def serve_redline(port: int, upstream: str, data_dir: str, key_file: str, classi
 
 
 async def run_load(
-    url: str, key: str, concurrency: int, seconds: float, stream: bool, prompts: list[str]
+    url: str,
+    key: str,
+    concurrency: int,
+    seconds: float,
+    stream: bool,
+    requests: list[Messages],
+    start: int = 0,
 ) -> dict[str, Any]:
-    bodies = [
-        json.dumps({"model": MODEL, "messages": [{"role": "user", "content": p}], "stream": stream}).encode()
-        for p in prompts
-    ]
+    bodies = [json.dumps({"model": MODEL, "messages": m, "stream": stream}).encode() for m in requests]
     headers = {"content-type": "application/json", "authorization": f"Bearer {key}"}
     lat: list[float] = []
     ttft: list[float] = []
@@ -157,12 +180,15 @@ async def run_load(
                 await r.read()
         stop = time.perf_counter() + seconds
 
-        async def worker(offset: int) -> None:
-            nonlocal errors, blocked
-            i = offset
+        # One cursor for all workers, carried from run to run: no request is sent twice until all
+        # have been sent once (a conversation's turns may then be in flight at once at C > 1).
+        cursor = start
+
+        async def worker() -> None:
+            nonlocal errors, blocked, cursor
             while time.perf_counter() < stop:
-                body = bodies[i % len(bodies)]
-                i += 1
+                body = bodies[cursor % len(bodies)]
+                cursor += 1
                 t0 = time.perf_counter()
                 try:
                     async with session.post(url, data=body, headers=headers) as r:
@@ -186,8 +212,7 @@ async def run_load(
                 lat.append(time.perf_counter() - t0)
 
         t_start = time.perf_counter()
-        step = max(1, len(bodies) // concurrency)
-        await asyncio.gather(*(worker(w * step) for w in range(concurrency)))
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - t_start
     lat.sort()
     ttft.sort()
@@ -200,6 +225,7 @@ async def run_load(
         "errors": errors,
         "blocked": blocked,
         "rps": len(lat) / elapsed,
+        "next": cursor,
         "p50": pct(lat, 0.50),
         "p99": pct(lat, 0.99),
         "ttft_p50": pct(ttft, 0.50),
@@ -245,7 +271,7 @@ def cpu_ms(pid: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--traffic", choices=("varied", "fixed"), default="varied")
+    ap.add_argument("--traffic", choices=("varied", "conversations", "fixed"), default="varied")
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--concurrency", default="1,32,128")
@@ -269,7 +295,7 @@ def main() -> None:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         sp = free_port()
-        prompts, answers = load_traffic(a.traffic)
+        requests, answers = load_traffic(a.traffic)
         procs.append(spawn("0", [py, __file__, "--serve-standin", str(sp), a.traffic]))
         wait_port(sp, 30, procs[-1])
         upstream = f"http://127.0.0.1:{sp}/v1"
@@ -348,6 +374,7 @@ def main() -> None:
         results: dict[str, dict[str, list[dict[str, Any]]]] = {}
         conc = [int(c) for c in a.concurrency.split(",")]
         pids = {"redline": redline.pid, **({"litellm": litellm.pid} if litellm else {})}
+        cursors = dict.fromkeys(targets, 0)
         for stream in (False, True):
             for c in conc if not stream else [1]:
                 cell = f"{'stream' if stream else 'plain'} C={c}"
@@ -355,11 +382,12 @@ def main() -> None:
                 for _ in range(a.repeats):
                     for name, (url, k) in targets.items():
                         before = cpu_ms(pids[name]) if name in pids else 0.0
-                        r = asyncio.run(run_load(url, k, c, a.seconds, stream, prompts))
+                        r = asyncio.run(run_load(url, k, c, a.seconds, stream, requests, cursors[name]))
+                        cursors[name] = r["next"]
                         if name in pids:
                             r["cpu_ms_per_req"] = (cpu_ms(pids[name]) - before) / max(1, r["n"])
                         results[cell].setdefault(name, []).append(r)
-        report(results, clf, a, len(prompts), len(answers))
+        report(results, clf, a, len(requests), len(answers))
     finally:
         for p in reversed(procs):
             stop(p)
@@ -383,7 +411,7 @@ def report(
     print(
         f"# redline classifier: {clf}; {a.seconds:g}s x {a.repeats} per cell; proxy on core 1, load+stand-in on core 0"
     )
-    print(f"# traffic: {a.traffic} ({n_prompts} prompts, {n_answers} answers)")
+    print(f"# traffic: {a.traffic} ({n_prompts} requests, {n_answers} answers)")
     print()
     print(
         "| cell | target | p50 ms | p99 ms | added p50 / p99 ms | req/s | CPU-ms/req | TTFT p50 ms | blocked | errors |"

@@ -27,6 +27,12 @@ What callers may rely on:
   on the int8 path; ``"fused"`` is ``"basic"`` with each attention block fused into
   one operator (``graph.fused_attention``), about 8 % faster again. Vectors differ
   between them in float rounding (cosine above 0.98), so the artifact records this too.
+* On the int8 path each text is embedded alone, so its vector is a function of
+  the text; the last :data:`CACHE_SIZE` vectors are kept (keyed by a BLAKE2b digest
+  of the text, not the text) and a repeated text is not run again. Conversations
+  repeat their earlier turns in every request, and an earlier turn that is read on
+  its own (``context_risk``) was usually embedded alone as the latest turn of the
+  request before. ``cache_size=0`` turns this off.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -55,6 +62,8 @@ ACTIVATIONS = ("float32", "int8")
 #: How the session's graph is prepared: onnxruntime's extended or basic level, or the basic
 #: level with attention fused (``graph.fused_attention``).
 OPTIMIZATIONS = ("extended", "basic", "fused")
+#: Vectors kept on the int8 path (768 float32 numbers each with two layers: about 6 MB).
+CACHE_SIZE = 2048
 
 
 def tokenizer_path() -> Path:
@@ -153,6 +162,7 @@ class Embedder:
         activations: str = "float32",
         layers: tuple[int, ...] = (6,),
         optimization: str = "extended",
+        cache_size: int = CACHE_SIZE,
     ) -> None:
         self.activations = _checked(activations)
         self.optimization = _checked_optimization(optimization)
@@ -170,6 +180,36 @@ class Embedder:
         # (onnxruntime releases the GIL), built on first need.
         self._batch_session: Any = None
         self._pool: Any = None
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[Any, ...], npt.NDArray[np.float32]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.cache_hits = 0
+
+    def _key(self, text: str, keep_end: bool) -> tuple[Any, ...]:
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        return (digest, keep_end, self.activations, self.layers, self.optimization)
+
+    def _cached(self, key: tuple[Any, ...]) -> npt.NDArray[np.float32] | None:
+        if not self.cache_size:
+            return None
+        with self._cache_lock:
+            vector = self._cache.get(key)
+            if vector is not None:
+                self._cache.move_to_end(key)
+                self.cache_hits += 1
+            return vector
+
+    def _keep(self, key: tuple[Any, ...], vector: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Keep ``vector`` (made read-only: it is shared) and return it."""
+        vector.flags.writeable = False
+        if not self.cache_size:
+            return vector
+        with self._cache_lock:
+            self._cache[key] = vector
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return vector
 
     def load(self) -> None:
         """Build the tokenizer and the ONNX session now (idempotent)."""
@@ -233,6 +273,19 @@ class Embedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
+        if self.activations == "int8" and self.cache_size:
+            keys = [self._key(t, keep_end) for t in texts]
+            found = [self._cached(k) for k in keys]
+            missing = [i for i, v in enumerate(found) if v is None]
+            if missing:
+                fresh = self._embed_uncached([texts[i] for i in missing], keep_end)
+                for i, row in zip(missing, fresh, strict=True):
+                    found[i] = self._keep(keys[i], row.copy())
+            return np.stack([v for v in found if v is not None])
+        return self._embed_uncached(texts, keep_end)
+
+    def _embed_uncached(self, texts: Sequence[str], keep_end: bool) -> npt.NDArray[np.float32]:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         tokenizer = self._tokenizer_end if keep_end else self._tokenizer
         encodings = tokenizer.encode_batch(list(texts))
         lengths = np.array([len(e.ids) for e in encodings])
@@ -282,11 +335,14 @@ class Embedder:
         return pool.submit(self._embed_one, text, keep_end)  # type: ignore[no-any-return]
 
     def _embed_one(self, text: str, keep_end: bool) -> npt.NDArray[np.float32]:
+        key = self._key(text, keep_end)
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
         tokenizer = self._tokenizer_end if keep_end else self._tokenizer
         ids = np.array([tokenizer.encode(text).ids], dtype=np.int64)
         mask = np.ones_like(ids)
-        vector: npt.NDArray[np.float32] = self._run(ids, mask, self._batch_session)[0]
-        return vector
+        return self._keep(key, self._run(ids, mask, self._batch_session)[0])
 
     def _parallel(self) -> Any:
         """The thread pool and single-threaded session for many texts, or None on one core."""

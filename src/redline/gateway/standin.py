@@ -4,7 +4,7 @@ Used by the gateway's tests and ``bench/gateway.py``; never by ``redline serve``
 It is a real aiohttp HTTP server on 127.0.0.1 that records every request it
 receives (``requests``) and answers according to ``script``: fixed text (or one
 of several texts, picked by the last message's content so the same request always
-gets the same answer) or tool calls, optionally streamed as 5 chunks + ``[DONE]``,
+gets the same answer, optionally numbered so that no two answers are alike) or tool calls, optionally streamed as 5 chunks + ``[DONE]``,
 an error status, or a delay.
 """
 
@@ -27,19 +27,22 @@ class Script:
     text: str = "Hello from the stand-in."
     texts: tuple[str, ...] = ()
     """When set, the answer is ``texts[crc32(last message content) % len(texts)]`` instead of ``text``."""
+    numbered: bool = False
+    """Append `` (ref N)``, N counting answers, so that no two answers are the same text."""
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     status: int = 200
     error_message: str = "stand-in error"
     delay_s: float = 0.0
     chunks: int = 5
 
-    def answer(self, body: dict[str, Any]) -> str:
-        if not self.texts:
-            return self.text
-        messages = body.get("messages") or [{}]
-        last = messages[-1].get("content") if isinstance(messages[-1], dict) else None
-        key = last if isinstance(last, str) else orjson.dumps(last).decode()
-        return self.texts[zlib.crc32(key.encode()) % len(self.texts)]
+    def answer(self, body: dict[str, Any], number: int = 0) -> str:
+        text = self.text
+        if self.texts:
+            messages = body.get("messages") or [{}]
+            last = messages[-1].get("content") if isinstance(messages[-1], dict) else None
+            key = last if isinstance(last, str) else orjson.dumps(last).decode()
+            text = self.texts[zlib.crc32(key.encode()) % len(self.texts)]
+        return f"{text} (ref {number})" if self.numbered else text
 
 
 @dataclass
@@ -92,6 +95,7 @@ class StandIn:
         self.script = script or Script()
         self.record = record
         self.requests: list[Recorded] = []
+        self.answered = 0
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -132,7 +136,8 @@ class StandIn:
             return web.Response(body=orjson.dumps(err), status=s.status, content_type="application/json")
         model = str(body.get("model", "standin"))
         n = int(body.get("n") or 1)
-        text = s.answer(body)
+        self.answered += 1
+        text = s.answer(body, self.answered)
         if not body.get("stream"):
             return web.Response(
                 body=orjson.dumps(completion(model, text, s.tool_calls, n)), content_type="application/json"

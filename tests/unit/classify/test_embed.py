@@ -101,9 +101,10 @@ def test_int8_activations_agree_with_numpy_reference(int8_embedder: Embedder) ->
     assert min(cosines) > 0.95 and sum(cosines) / len(cosines) > 0.98, cosines
 
 
-def test_int8_vectors_do_not_depend_on_the_batch(int8_embedder: Embedder) -> None:
-    batch = int8_embedder.embed(SENTENCES)
-    singles = np.vstack([int8_embedder.embed([s]) for s in SENTENCES])
+def test_int8_vectors_do_not_depend_on_the_batch() -> None:
+    uncached = Embedder(activations="int8", cache_size=0)
+    batch = uncached.embed(SENTENCES)
+    singles = np.vstack([uncached.embed([s]) for s in SENTENCES])
     assert np.array_equal(batch, singles)
     np.testing.assert_allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
 
@@ -150,11 +151,59 @@ def test_two_layers_give_two_unit_vectors_and_the_last_is_the_usual_one(int8_emb
 
 
 def test_many_texts_run_on_both_cores_and_give_the_same_vectors(int8_embedder: Embedder) -> None:
-    parallel = Embedder(activations="int8", threads=2)
+    parallel = Embedder(activations="int8", threads=2, cache_size=0)
     texts = SENTENCES * 3
     got = parallel.embed(texts)
     assert parallel._pool is not None  # a single-threaded session per core, run at once
     assert np.array_equal(got, np.vstack([int8_embedder.embed([t]) for t in texts]))
-    one = Embedder(activations="int8", threads=1)
+    one = Embedder(activations="int8", threads=1, cache_size=0)
     assert np.array_equal(one.embed(texts), got)
     assert one._pool is None
+
+
+class CountingSession:
+    """Wraps an onnxruntime session and counts its runs."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner, self.runs = inner, 0
+
+    def run(self, *args: object) -> object:
+        self.runs += 1
+        return self.inner.run(*args)  # type: ignore[attr-defined]
+
+
+def test_int8_cache_returns_the_computed_vector_without_running_the_model_again() -> None:
+    e = Embedder(activations="int8", threads=1, cache_size=4)
+    e.load()
+    counting = CountingSession(e._session)
+    e._session = counting
+    first = e.embed(SENTENCES[:3])
+    assert counting.runs == 3
+    again = e.embed([SENTENCES[1], SENTENCES[0], SENTENCES[1]])
+    assert counting.runs == 3 and e.cache_hits == 3
+    assert np.array_equal(again, first[[1, 0, 1]])
+    # The end-keeping tokenizer gives another vector for long texts: its own key.
+    e.embed([SENTENCES[0]], keep_end=True)
+    assert counting.runs == 4
+    # Bounded: the least recently used vector goes first.
+    e.embed(SENTENCES[3:5])
+    assert len(e._cache) == 4 and counting.runs == 6
+    e.embed([SENTENCES[2]])
+    assert counting.runs == 7
+    # A caller cannot change what the cache holds.
+    out = e.embed([SENTENCES[3]])
+    kept = out.copy()
+    out[0, 0] += 1.0
+    assert np.array_equal(e.embed([SENTENCES[3]]), kept)
+    uncached = Embedder(activations="int8", threads=1, cache_size=0)
+    assert np.array_equal(uncached.embed(SENTENCES[:3]), first)
+
+
+def test_the_pool_path_shares_the_cache() -> None:
+    e = Embedder(activations="int8", threads=2, cache_size=16)
+    vector = e.submit(SENTENCES[0]).result()
+    hits = e.cache_hits
+    assert np.array_equal(e.embed([SENTENCES[0]])[0], vector)
+    assert e.cache_hits == hits + 1
+    assert np.array_equal(e.submit(SENTENCES[0]).result(), vector)
+    assert e.cache_hits == hits + 2

@@ -84,6 +84,16 @@ def test_standin_answers_each_prompt_with_its_own_text(gw: Stack) -> None:
     assert set(first) <= set(texts) and len(set(first)) > 1
     stream = oa(gw).chat.completions.create(model="main-model", messages=user(prompts[0]), stream=True)  # type: ignore[arg-type]
     assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == first[0]
+    gw.standin.script = Script(texts=texts, numbered=True)
+    numbered = [
+        oa(gw)
+        .chat.completions.create(model="main-model", messages=user(prompts[0]))
+        .choices[0]
+        .message.content  # type: ignore[arg-type]
+        for _ in range(2)
+    ]
+    assert numbered[0] != numbered[1]
+    assert all(n is not None and n.startswith(first[0] + " (ref ") for n in numbered)
 
 
 def test_anthropic_sync_allowed(gw: Stack) -> None:
