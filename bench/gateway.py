@@ -279,6 +279,11 @@ def main() -> None:
     ap.add_argument("--no-litellm", action="store_true")
     ap.add_argument("--classifier", default="auto")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--redline-src",
+        type=Path,
+        help="run redline from this src/ folder (another checkout), to compare two versions with one harness",
+    )
     ap.add_argument("--serve-standin", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--serve-redline", nargs=5, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -313,7 +318,11 @@ def main() -> None:
                 str(key_file),
                 a.classifier,
             ],
-            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            env={
+                **os.environ,
+                "HF_HUB_OFFLINE": "1",
+                **({"PYTHONPATH": str(a.redline_src.resolve())} if a.redline_src else {}),
+            },
             log=tmp / "redline.log",
         )
         procs.append(redline)
