@@ -4,8 +4,9 @@ Used by the gateway's tests and ``bench/gateway.py``; never by ``redline serve``
 It is a real aiohttp HTTP server on 127.0.0.1 that records every request it
 receives (``requests``) and answers according to ``script``: fixed text (or one
 of several texts, picked by the last message's content so the same request always
-gets the same answer, optionally numbered so that no two answers are alike) or tool calls, optionally streamed as 5 chunks + ``[DONE]``,
-an error status, or a delay.
+gets the same answer, optionally numbered so that no two answers are alike) or
+tool calls, optionally streamed as 5 chunks + ``[DONE]``, an error status, or a
+delay.
 """
 
 from __future__ import annotations
