@@ -110,6 +110,15 @@ ROUNDS: dict[str, tuple[str, ...]] = {
         "boundary_hand3",
         "multilingual_hand17",
     ),
+    # The fifteenth round is the sealed test set in data/unseen/, not a corpus source.
+    "16 refusals, office traffic in eight languages, long answers, working conversations, red vs review": (
+        "outputs_hand3",
+        "traffic_hand",
+        "traffic_hand2",
+        "outputs_hand4",
+        "multiturn_hand11",
+        "boundary_hand4",
+    ),
 }
 
 
