@@ -36,3 +36,18 @@ def test_sealed_rows_are_not_in_the_corpus_and_cover_the_taxonomy() -> None:
     # more than six words may not.
     shared = [t for t in texts & corpus_texts if len(t.split()) > 6]
     assert not shared, f"sealed texts found in the corpus: {shared[:3]}"
+
+
+def test_every_hand_written_source_belongs_to_a_writing_round() -> None:
+    """bench/writer_holdout.py refuses to run when a source file is in no round."""
+    import importlib.util
+
+    path = DATA.parent / "bench" / "writer_holdout.py"
+    spec = importlib.util.spec_from_file_location("writer_holdout", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rounds = module.round_of_pairs(DATA / "corpus" / "sources")
+    assert len(set(rounds.values())) == len(module.ROUNDS)
+    sealed = {str(r["pair"]) for f in (DATA / "unseen").glob("*/*.jsonl") for r in _rows(f)}
+    assert not sealed & set(rounds), "a sealed pair id is also a corpus pair id"
