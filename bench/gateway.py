@@ -1,8 +1,8 @@
 """Gateway benchmark: straight to an upstream stand-in vs through redline vs through LiteLLM's proxy.
 
-    .venv/bin/python bench/gateway.py [--traffic varied|fixed] [--seconds 3] [--repeats 2]
-        [--concurrency 1,32,128] [--litellm /tmp/litellm-venv/bin/litellm] [--no-litellm]
-        [--classifier auto] [--json]
+    .venv/bin/python bench/gateway.py [--traffic varied|conversations|fixed] [--seconds 3]
+        [--repeats 2] [--concurrency 1,32,128] [--litellm /tmp/litellm-venv/bin/litellm]
+        [--no-litellm] [--classifier auto] [--redline-src DIR] [--json]
 
 Method (shared/BENCHMARKING.md): the process under test (redline or LiteLLM, one
 process) is pinned to core 1; the closed-loop aiohttp load generator and the
@@ -14,18 +14,20 @@ the version used is printed), ledger (SQLite, durable) on input and output.
 LiteLLM runs with no guardrails and no database.
 
 Traffic. ``varied`` (the default) sends every single-turn request of an allowed
-category in the corpus's dev split (each worker starts at its own offset and
-cycles through them), and the stand-in answers each with one of the dev split's
-model outputs of an allowed category, picked by the prompt's hash, so the same
-prompt always gets the same answer. The classifier has never trained on any of
-these texts, and it reads each prompt and each answer afresh. Requests that the
-policy blocks (a false deny or a review of an allowed text) come back as 403 in a
-few ms without an upstream call; they count in req/s and are reported as
-"blocked". ``conversations`` walks every conversation of an allowed category in
-the dev split turn by turn, as a chat client does: one request per user turn,
-carrying the turns before it (the dev row's own assistant turns stand for the
-model's answers); the stand-in answers as for ``varied``. ``fixed`` sends one prompt and gets one answer, as earlier versions of
-this bench did: the best case when the classifier is sure of both.
+category in the corpus's dev split, and the stand-in answers each with one of the
+dev split's model outputs of an allowed category, picked by the prompt's hash and
+numbered (" (ref N)"), so no two answers are the same text and no cache can answer
+them. All workers of a target share one cursor through the requests, carried from
+run to run, so no request is sent twice before all were sent once. The classifier
+has never trained on any of these texts. Requests that the policy blocks (a false
+deny or a review of an allowed text) come back as 403 in a few ms without an
+upstream call; they count in req/s and are reported as "blocked".
+``conversations`` walks every conversation of an allowed category in the dev split
+turn by turn, as a chat client does: one request per user turn, carrying the turns
+before it (the dev row's own assistant turns stand for the model's answers); the
+stand-in answers as for ``varied``. ``fixed`` sends one prompt and gets one
+answer, as earlier versions of this bench did: the best case when the classifier
+is sure of both.
 """
 
 from __future__ import annotations
