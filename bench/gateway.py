@@ -50,17 +50,15 @@ from typing import Any
 
 import aiohttp
 
+from redline.classify.base import CATEGORIES, RED_LINES, REVIEW_CATEGORIES
+from redline.classify.train import read_rows
+
 MODEL = "bench-model"
 PROMPT = "Summarise the maintenance schedule for the trucks in two sentences."
 ANSWER = "The trucks need oil every 5000 km. Tyres are changed in May."
 DEV = Path(__file__).resolve().parent.parent / "data" / "corpus" / "dev.jsonl"
-ALLOWED = {
-    "military_general",
-    "foreign_intelligence",
-    "policy_speech",
-    "general",
-    "defensive_counter_materiel",
-}
+# The taxonomy's allowed categories: everything that is neither a red line nor a review category.
+ALLOWED = set(CATEGORIES) - set(RED_LINES) - set(REVIEW_CATEGORIES)
 
 
 Messages = list[dict[str, str]]
@@ -70,7 +68,7 @@ def load_traffic(kind: str, dev: Path = DEV) -> tuple[list[Messages], list[str]]
     """(requests' messages, answers) for the load generator and the stand-in."""
     if kind == "fixed":
         return [[{"role": "user", "content": PROMPT}]], [ANSWER]
-    rows = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = read_rows(dev)
     allowed = [r for r in rows if r["category"] in ALLOWED and "output" not in r.get("tags", [])]
     answers = [
         r["text"]

@@ -270,9 +270,8 @@ class Embedder:
         turn comes last).
         """
         self.load()
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
-            return out
+            return np.zeros((0, self.dim), dtype=np.float32)
         if self.activations == "int8" and self.cache_size:
             keys = [self._key(t, keep_end) for t in texts]
             found = [self._cached(k) for k in keys]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from redline.classify.base import CATEGORIES
+from redline.classify.train import read_rows
 
 DATA = Path(__file__).resolve().parents[3] / "data"
 
@@ -17,17 +17,13 @@ def _fold(row: dict[str, object]) -> str:
     return " || ".join(" ".join(str(m["content"]).casefold().split()) for m in context) + " ## " + text
 
 
-def _rows(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def test_sealed_rows_are_not_in_the_corpus_and_cover_the_taxonomy() -> None:
     files = sorted((DATA / "unseen").glob("*/*.jsonl"))
     assert files, "data/unseen holds no test set"
-    sealed = [r for f in files for r in _rows(f)]
+    sealed = [r for f in files for r in read_rows(f)]
     assert len(sealed) >= 1_800
     assert {r["category"] for r in sealed} == set(CATEGORIES)
-    corpus = {_fold(r) for name in ("train.jsonl", "dev.jsonl") for r in _rows(DATA / "corpus" / name)}
+    corpus = {_fold(r) for name in ("train.jsonl", "dev.jsonl") for r in read_rows(DATA / "corpus" / name)}
     leaked = [r["text"] for r in sealed if _fold(r) in corpus]
     assert not leaked, f"sealed rows found in the corpus: {leaked[:3]}"
     texts = {" ".join(str(r["text"]).casefold().split()) for r in sealed}
@@ -49,5 +45,5 @@ def test_every_hand_written_source_belongs_to_a_writing_round() -> None:
     spec.loader.exec_module(module)
     rounds = module.round_of_pairs(DATA / "corpus" / "sources")
     assert len(set(rounds.values())) == len(module.ROUNDS)
-    sealed = {str(r["pair"]) for f in (DATA / "unseen").glob("*/*.jsonl") for r in _rows(f)}
+    sealed = {str(r["pair"]) for f in (DATA / "unseen").glob("*/*.jsonl") for r in read_rows(f)}
     assert not sealed & set(rounds), "a sealed pair id is also a corpus pair id"
