@@ -17,7 +17,7 @@ Verdicts are not computed (no thresholds, no policy).
 
 Run: ``HF_HUB_OFFLINE=1 .venv/bin/python bench/writer_holdout.py [--json]``
 (one embedding pass, then two fits per round, 7–8 minutes each round on two cores: about
-90–100 minutes with twelve rounds, so expect about two hours with fourteen).
+90–100 minutes with twelve rounds, so expect about two and a half hours with sixteen).
 """
 
 from __future__ import annotations
@@ -118,6 +118,14 @@ ROUNDS: dict[str, tuple[str, ...]] = {
         "outputs_hand4",
         "multiturn_hand11",
         "boundary_hand4",
+    ),
+    "17 conversations in seven languages, military boundaries in five, framings, chatty rows, deployment answers": (
+        "multiturn_hand12",
+        "multiturn_hand13",
+        "multilingual_hand18",
+        "fiction_hand",
+        "chatty_hand",
+        "outputs_hand5",
     ),
 }
 
