@@ -17,7 +17,7 @@ Verdicts are not computed (no thresholds, no policy).
 
 Run: ``HF_HUB_OFFLINE=1 .venv/bin/python bench/writer_holdout.py [--json]``
 (one embedding pass, then two fits per round, 7–8 minutes each round on two cores: about
-90–100 minutes with twelve rounds, so expect about two and a half hours with sixteen).
+90–100 minutes with twelve rounds, so expect about two and a half hours with seventeen).
 """
 
 from __future__ import annotations
@@ -126,6 +126,14 @@ ROUNDS: dict[str, tuple[str, ...]] = {
         "fiction_hand",
         "chatty_hand",
         "outputs_hand5",
+    ),
+    "18 European and Russian conversations, Russian registers, short rows, allowed boundaries, engagements, foreign look-alikes": (
+        "multiturn_hand14",
+        "multilingual_hand19",
+        "short_hand2",
+        "between_allowed_hand",
+        "engagement_hand3",
+        "lookalike_hand4",
     ),
 }
 
