@@ -135,6 +135,16 @@ ROUNDS: dict[str, tuple[str, ...]] = {
         "engagement_hand3",
         "lookalike_hand4",
     ),
+    "19 conversations in Chinese, Russian, Arabic and English, counter-materiel, the human decision, speech, military and data look-alikes": (
+        "multiturn_hand15",
+        "multiturn_hand16",
+        "multiturn_hand17",
+        "materiel_hand2",
+        "humandecides_hand",
+        "speech_hand3",
+        "military_hand3",
+        "lookalike_hand5",
+    ),
 }
 
 
