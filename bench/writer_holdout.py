@@ -145,6 +145,14 @@ ROUNDS: dict[str, tuple[str, ...]] = {
         "military_hand3",
         "lookalike_hand5",
     ),
+    "20 conversations in Chinese, Spanish and German, allowed boundaries, counter-materiel, one person against many, speech against writing help": (
+        "multiturn_hand18",
+        "multilingual_hand20",
+        "between_allowed_hand2",
+        "materiel_hand3",
+        "person_hand2",
+        "speech_hand4",
+    ),
 }
 
 
