@@ -282,7 +282,7 @@ def main() -> None:
     ap.add_argument(
         "--redline-src",
         type=Path,
-        help="run redline from this src/ folder (another checkout), to compare two versions with one harness",
+        help="run redline from this src/ folder, or a checkout holding one, to compare two versions with one harness",
     )
     ap.add_argument("--serve-standin", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--serve-redline", nargs=5, help=argparse.SUPPRESS)
@@ -293,6 +293,15 @@ def main() -> None:
         port, upstream, data_dir, key_file, classifier = a.serve_redline
         return serve_redline(int(port), upstream, data_dir, key_file, classifier)
 
+    if a.redline_src:
+        # A checkout's root is taken as its src/ folder; anything else without the package
+        # would silently run this checkout's redline instead.
+        src = a.redline_src.resolve()
+        if (src / "src" / "redline").is_dir():
+            src = src / "src"
+        if not (src / "redline" / "__init__.py").is_file():
+            sys.exit(f"--redline-src {a.redline_src}: no redline package there or in its src/")
+        a.redline_src = src
     if shutil.which("taskset"):
         os.sched_setaffinity(0, {0})
     tmp = Path(tempfile.mkdtemp(prefix="redline-bench-"))
