@@ -330,7 +330,7 @@ def main() -> None:
             env={
                 **os.environ,
                 "HF_HUB_OFFLINE": "1",
-                **({"PYTHONPATH": str(a.redline_src.resolve())} if a.redline_src else {}),
+                **({"PYTHONPATH": str(a.redline_src)} if a.redline_src else {}),
             },
             log=tmp / "redline.log",
         )

@@ -17,7 +17,7 @@ Verdicts are not computed (no thresholds, no policy).
 
 Run: ``HF_HUB_OFFLINE=1 .venv/bin/python bench/writer_holdout.py [--json]``
 (one embedding pass, then two fits per round, 7–8 minutes each round on two cores: about
-90–100 minutes with twelve rounds, so expect about two and a half hours with seventeen).
+90–100 minutes with twelve rounds, so expect about three hours with nineteen).
 """
 
 from __future__ import annotations
