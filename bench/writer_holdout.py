@@ -153,6 +153,16 @@ ROUNDS: dict[str, tuple[str, ...]] = {
         "person_hand2",
         "speech_hand4",
     ),
+    "21 conversations in Portuguese, Russian and French, data on many people, the human decision in jargon, counter-materiel in seven languages, speech against the same genre, military against civilian routine, one person": (
+        "multiturn_hand19",
+        "multiturn_hand20",
+        "lookalike_hand6",
+        "humandecides_hand2",
+        "materiel_hand4",
+        "speech_hand5",
+        "military_hand4",
+        "person_hand3",
+    ),
 }
 
 
