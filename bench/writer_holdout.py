@@ -163,6 +163,14 @@ ROUNDS: dict[str, tuple[str, ...]] = {
         "military_hand4",
         "person_hand3",
     ),
+    "22 conversations in Arabic, German, Chinese and red lines built up over turns, speech read as doing, model outputs, look-alikes in seven languages": (
+        "multiturn_hand21",
+        "multiturn_hand22",
+        "multiturn_hand23",
+        "speech_hand6",
+        "outputs_hand6",
+        "lookalike_hand7",
+    ),
 }
 
 
