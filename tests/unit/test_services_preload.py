@@ -13,7 +13,7 @@ from redline.classify.base import NullClassifier, Scores
 from redline.errors import ClassifierError
 from redline.facts import Facts
 from redline.services import build_services
-from redline.settings import load_settings
+from redline.settings import Settings, load_settings
 
 
 class Lazy:
@@ -40,7 +40,7 @@ class Lazy:
         return self._null.classify_many(batch)
 
 
-def _settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+def _settings(tmp_path: Path) -> Settings:
     return load_settings(environ={}, data_dir=tmp_path, classifier="keywords", require_api_key=False)
 
 
