@@ -173,7 +173,8 @@ async def run_load(
     blocked = 0
     conn = aiohttp.TCPConnector(limit=concurrency + 4)
     async with aiohttp.ClientSession(connector=conn) as session:
-        # Warm-up: open connections, load what loads lazily (a short text, not one of the measured ones).
+        # Warm-up: open connections (a short text, not one of the measured ones). A redline server
+        # loaded its classifier at start (services.preload), so no measured request pays for that.
         warm = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": PROMPT}]}).encode()
         for _ in range(3):
             async with session.post(url, data=warm, headers=headers) as r:
